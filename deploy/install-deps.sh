@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian packages partner-incentives builds and tests with.
+# Idempotent: packages already present are skipped, so a second run costs one dpkg query.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  librdkafka-dev libavro-dev libhiredis-dev libcmocka-dev libyaml-dev libjansson-dev
+  redis-server redis-tools openjdk-17-jre-headless maven valgrind netcat-openbsd
+  kcat  # readiness/metadata checks for the local broker without a JVM start
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+# Another apt/dpkg may hold the lock (e.g. an unattended install): wait for it, don't fail.
+APT_WAIT=(-o DPkg::Lock::Timeout=600)
+$SUDO apt-get "${APT_WAIT[@]}" update -q || { echo "install-deps: apt-get update failed" >&2; exit 1; }
+$SUDO apt-get "${APT_WAIT[@]}" install -y -q --no-install-recommends "${missing[@]}" \
+  || { echo "install-deps: apt-get install failed for: ${missing[*]}" >&2; exit 1; }
+# The Debian redis-server package starts a system instance on 6379; our scripts run their
+# own on another port, so the system one is left as the package set it up.
+echo "install-deps: done"

@@ -102,11 +102,6 @@ static void period_name(const rule_ctx *c, int32_t key, char out[PROC_PERIOD_CAP
     proc_period_name(c->prog->period, key, out, PROC_PERIOD_CAP);
 }
 
-static int64_t end_of_period(int32_t key, const void *prog)
-{
-    return proc_period_end_ms(((const proc_program *)prog)->period, key);
-}
-
 /* ---- outputs ---------------------------------------------------------------------- */
 
 static proc_alert *new_alert(rule_ctx *c, proc_alert_kind kind, proc_severity sev,
@@ -308,15 +303,20 @@ static int true_up(rule_ctx *c, int32_t key, int eff_old, int eff_new, int64_t r
 
 /* ---- handlers --------------------------------------------------------------------- */
 
+/* The watermark is the highest occurred_at of the partner's applied period events (§6.9).
+ * Before the first one (the partner has no period yet) there is no watermark, so nothing
+ * is late, whatever its date: watermark_ms = 0 is not an instant to compare with. */
 static bool is_late(const rule_ctx *c, int32_t key)
 {
+    if (c->pt->n_periods == 0)
+        return false;
     int64_t lateness = (int64_t)c->prog->allowed_lateness_days * PROC_MS_PER_DAY;
     return proc_period_end_ms(c->prog->period, key) + lateness < c->pt->watermark_ms;
 }
 
-static void advance_watermark(proc_partner *pt, int64_t occurred_at)
+static void advance_watermark(proc_partner *pt, bool first, int64_t occurred_at)
 {
-    if (occurred_at > pt->watermark_ms)
+    if (first || occurred_at > pt->watermark_ms)
         pt->watermark_ms = occurred_at;
 }
 
@@ -356,6 +356,7 @@ static int apply_sale(rule_ctx *c)
     /* Checks done: from here on the event is applied. */
     int old_current = proc_current_tier(c->pt);
     int32_t latest_before = latest_key(c->pt);
+    bool first = c->pt->n_periods == 0;
     proc_period_state *ps = open_period(c, key);
     if (ps == NULL)
         return -1;
@@ -365,7 +366,7 @@ static int apply_sale(rule_ctx *c)
     ps->flags |= PROC_PERIOD_HAS_SALE;
     reevaluate(c->prog, c->pt, ps);
     int eff_new = proc_effective_tier(ps);
-    advance_watermark(c->pt, c->ev->occurred_at);
+    advance_watermark(c->pt, first, c->ev->occurred_at);
     proc_outputs_touch(c->out, key);
 
     int64_t rebate = c->prog->rebate_mode == PROC_REBATE_RETROACTIVE
@@ -390,6 +391,7 @@ static int apply_certification(rule_ctx *c)
     int32_t key = proc_period_key(c->prog->period, c->ev->occurred_at);
     int old_current = proc_current_tier(c->pt);
     int32_t latest_before = latest_key(c->pt);
+    bool first = c->pt->n_periods == 0;
     proc_period_state *ps = open_period(c, key);
     if (ps == NULL || proc_partner_add_cert(c->pt, h))
         return -1;
@@ -398,7 +400,7 @@ static int apply_certification(rule_ctx *c)
     ps->certifications++;
     reevaluate(c->prog, c->pt, ps);
     int eff_new = proc_effective_tier(ps);
-    advance_watermark(c->pt, c->ev->occurred_at);
+    advance_watermark(c->pt, first, c->ev->occurred_at);
     proc_outputs_touch(c->out, key);
 
     if (true_up(c, key, eff_old, eff_new, ps->revenue_minor) ||
@@ -425,6 +427,19 @@ static int apply_enrolment(rule_ctx *c)
     snprintf(c->pt->program_id, sizeof c->pt->program_id, "%s", r->program_id);
     snprintf(c->pt->region, sizeof c->pt->region, "%s", r->has_region ? r->region : "");
     return 0;
+}
+
+/* A program file edited to have fewer tiers leaves stored tier indexes past the end:
+ * the partner keeps the highest tier that still exists. */
+static void clamp_tiers(proc_partner *pt, const proc_program *prog)
+{
+    for (int i = 0; i < pt->n_periods; i++) {
+        proc_period_state *ps = &pt->periods[i];
+        if (ps->reached_tier >= prog->n_tiers)
+            ps->reached_tier = prog->n_tiers - 1;
+        if (ps->held_tier >= prog->n_tiers)
+            ps->held_tier = prog->n_tiers - 1;
+    }
 }
 
 static int dispatch(rule_ctx *c)
@@ -471,6 +486,7 @@ int proc_apply(const proc_catalog *cat, proc_partner *pt, const proc_event *ev,
                  "partner %s is enrolled in program %s, which the program file no longer has",
                  pt->partner_id, pt->program_id);
     } else {
+        clamp_tiers(pt, c.prog);
         rc = dispatch(&c);
     }
     if (rc != 0 || out->reason != PROC_DLQ_NONE)
@@ -483,8 +499,6 @@ int proc_apply(const proc_catalog *cat, proc_partner *pt, const proc_event *ev,
     out->changed = true;
     /* Pruning is O(state); doing it every 64 remembered ids keeps it off the hot path. */
     if ((pt->n_seen & 63) == 0 && (c.prog || (c.prog = proc_catalog_find(cat, pt->program_id))))
-        proc_partner_prune(pt, cat->replay_horizon_ms,
-                           (int64_t)c.prog->allowed_lateness_days * PROC_MS_PER_DAY, end_of_period,
-                           c.prog);
+        proc_partner_prune(pt, cat->replay_horizon_ms, c.prog);
     return 0;
 }

@@ -1,5 +1,8 @@
 #include "proc_partner.h"
 
+#include "proc_program.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +23,7 @@ void proc_partner_init(proc_partner *pt, const char *partner_id)
 {
     memset(pt, 0, sizeof(*pt));
     if (partner_id)
-        strncpy(pt->partner_id, partner_id, PROC_STR_MAX);
+        snprintf(pt->partner_id, sizeof pt->partner_id, "%s", partner_id);
 }
 
 void proc_partner_clear(proc_partner *pt)
@@ -153,20 +156,28 @@ int proc_partner_add_cert(proc_partner *pt, uint64_t hash)
     return 0;
 }
 
-void proc_partner_prune(proc_partner *pt, int64_t horizon_ms, int64_t lateness_ms,
-                        int64_t (*period_end_ms)(int32_t key, const void *ctx), const void *ctx)
+/* True when an event at `at` would now be LATE_EVENT: its period ended more than the
+ * allowed lateness before the watermark (SPEC §6.9). */
+static bool closed_at(const proc_partner *pt, const proc_program *prog, int64_t period_end)
+{
+    return period_end + (int64_t)prog->allowed_lateness_days * PROC_MS_PER_DAY < pt->watermark_ms;
+}
+
+void proc_partner_prune(proc_partner *pt, int64_t horizon_ms, const proc_program *prog)
 {
     int keep = 0;
-    for (int i = 0; i < pt->n_seen; i++)
-        if (pt->seen[i].occurred_at >= pt->latest_seen_ms - horizon_ms)
-            pt->seen[keep++] = pt->seen[i];
+    for (int i = 0; i < pt->n_seen; i++) {
+        const proc_seen *s = &pt->seen[i];
+        int32_t key = proc_period_key(prog->period, s->occurred_at);
+        if (s->occurred_at >= pt->latest_seen_ms - horizon_ms ||
+            !closed_at(pt, prog, proc_period_end_ms(prog->period, key)))
+            pt->seen[keep++] = *s;
+    }
     pt->n_seen = keep;
 
-    /* Period P is still needed while P+1 can take a late event: P+1's first event fixes
-     * its held tier from P's reached tier. The latest period always stays. */
     int drop = 0;
     while (drop < pt->n_periods - 1 &&
-           period_end_ms(pt->periods[drop].key + 1, ctx) + lateness_ms < pt->watermark_ms)
+           closed_at(pt, prog, proc_period_end_ms(prog->period, pt->periods[drop].key + 1)))
         drop++;
     if (drop) {
         memmove(pt->periods, &pt->periods[drop],
@@ -365,6 +376,13 @@ int proc_partner_decode(proc_partner *pt, const uint8_t *buf, size_t len)
         pt->n_certs = get_count(&r, (void **)&pt->certs, &pt->cap_certs, sizeof *pt->certs);
     for (int i = 0; i < pt->n_certs && !r.failed; i++)
         pt->certs[i] = get_u64(&r);
+    /* The lookups rely on sorted arrays and the rules index tier tables with these. */
+    for (int i = 0; i < pt->n_periods && !r.failed; i++)
+        r.failed = pt->periods[i].reached_tier < 0 || pt->periods[i].held_tier < 0 ||
+                   pt->periods[i].reached_tier >= 32 || pt->periods[i].held_tier >= 32 ||
+                   (i > 0 && pt->periods[i].key <= pt->periods[i - 1].key);
+    for (int i = 1; i < pt->n_seen && !r.failed; i++)
+        r.failed = pt->seen[i].hash <= pt->seen[i - 1].hash;
     if (r.failed || r.p != r.end) {
         proc_partner_clear(pt);
         return -1;

@@ -91,11 +91,15 @@ int proc_partner_remember(proc_partner *pt, uint64_t hash, int64_t occurred_at);
 bool proc_partner_has_cert(const proc_partner *pt, uint64_t hash);
 int proc_partner_add_cert(proc_partner *pt, uint64_t hash);
 
-/* Drops remembered event ids older than latest_seen_ms - horizon_ms, and periods that no
- * event can reach any more (their successor closed for late events before the
- * watermark). */
-void proc_partner_prune(proc_partner *pt, int64_t horizon_ms, int64_t lateness_ms,
-                        int64_t (*period_end_ms)(int32_t key, const void *ctx), const void *ctx);
+/* Drops what no future event can need, deterministically (by event time, never by the
+ * clock):
+ *  - a remembered event id once it is older than latest_seen_ms - horizon_ms AND its
+ *    period is closed to late events: a redelivery then dead-letters as LATE_EVENT
+ *    instead of being applied again, so pruning can never pay an event twice;
+ *  - a period whose successor is closed to late events (the successor's first event
+ *    needed this period's reached tier; it can no longer come). The latest period stays. */
+struct proc_program;
+void proc_partner_prune(proc_partner *pt, int64_t horizon_ms, const struct proc_program *prog);
 
 /* Serialises the partner into a newly malloc'd buffer (*out, *out_len); the caller frees
  * it. The format is versioned; @returns 0 or -1 (ENOMEM). */

@@ -43,7 +43,7 @@ typedef struct {
     int min_tier;                    /* index into tiers */
 } proc_spiff;
 
-typedef struct {
+typedef struct proc_program {
     char id[PROC_STR_CAP];
     char currency[PROC_CURRENCY_CAP];
     proc_period_kind period;

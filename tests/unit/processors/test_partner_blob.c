@@ -1,0 +1,419 @@
+/*
+ * test_partner_blob.c — the partner state blob the worker stores in Redis: encode/decode
+ * round trips (field by field and byte for byte), the exact wire bytes of small partners
+ * (the format is persisted, so it must not drift by accident), and rejection of corrupt
+ * or truncated blobs without leaks or crashes.
+ */
+#include "test_fixtures.h"
+
+static void expect_same_partner(const proc_partner *a, const proc_partner *b)
+{
+    assert_int_equal(a->enrolled, b->enrolled);
+    assert_string_equal(a->partner_id, b->partner_id);
+    assert_string_equal(a->program_id, b->program_id);
+    assert_string_equal(a->region, b->region);
+    assert_i64(a->watermark_ms, b->watermark_ms);
+    assert_i64(a->latest_seen_ms, b->latest_seen_ms);
+    assert_int_equal(a->certifications_total, b->certifications_total);
+    assert_int_equal(a->n_periods, b->n_periods);
+    for (int i = 0; i < a->n_periods; i++) {
+        const proc_period_state *x = &a->periods[i], *y = &b->periods[i];
+        assert_int_equal(x->key, y->key);
+        assert_int_equal(x->reached_tier, y->reached_tier);
+        assert_int_equal(x->held_tier, y->held_tier);
+        assert_int_equal(x->flags, y->flags);
+        assert_int_equal(x->near_alerted, y->near_alerted);
+        assert_i64(x->revenue_minor, y->revenue_minor);
+        assert_int_equal(x->certifications, y->certifications);
+        assert_int_equal(x->deals_won, y->deals_won);
+        assert_i64(x->cash_minor, y->cash_minor);
+        assert_i64(x->payouts_minor, y->payouts_minor);
+        assert_int_equal(x->enps_responses, y->enps_responses);
+        assert_int_equal(x->enps_promoters, y->enps_promoters);
+        assert_int_equal(x->enps_passives, y->enps_passives);
+        assert_int_equal(x->enps_detractors, y->enps_detractors);
+    }
+    assert_int_equal(a->n_seen, b->n_seen);
+    for (int i = 0; i < a->n_seen; i++) {
+        assert_true(a->seen[i].hash == b->seen[i].hash);
+        assert_i64(a->seen[i].occurred_at, b->seen[i].occurred_at);
+    }
+    assert_int_equal(a->n_certs, b->n_certs);
+    for (int i = 0; i < a->n_certs; i++)
+        assert_true(a->certs[i] == b->certs[i]);
+}
+
+static void expect_empty(const proc_partner *pt)
+{
+    assert_false(pt->enrolled);
+    assert_string_equal(pt->partner_id, PARTNER);       /* the id is not in the blob */
+    assert_string_equal(pt->program_id, "");
+    assert_int_equal(pt->n_periods, 0);
+    assert_int_equal(pt->n_seen, 0);
+    assert_int_equal(pt->n_certs, 0);
+    assert_int_equal(pt->certifications_total, 0);
+}
+
+/* A partner with a bit of everything, built by the rules themselves. */
+static void history(fx_world *w)
+{
+    fx_enrol(w);
+    fx_sale(w, "h-1", Q3D(10), 6000000, "SW-1", 1);
+    fx_cert(w, "h-2", Q3D(20), "cert-a");
+    fx_sale(w, "h-3", Q4D(1), 25000000, "FW-1", 2);
+    fx_cert(w, "h-4", Q4D(2), "cert-b");
+    fx_sale(w, "h-5", Q1D(3), 4600000, "SW-1", 1);
+}
+
+static void test_round_trip_engine_state(void **state)
+{
+    fx_world *w = *state;
+    history(w);
+    assert_int_equal(w->pt.n_periods, 3);
+    assert_int_equal(w->pt.n_seen, 6);
+    assert_int_equal(w->pt.n_certs, 2);
+
+    fx_blob a = fx_encode(&w->pt);
+    proc_partner copy;
+    proc_partner_init(&copy, PARTNER);
+    assert_int_equal(proc_partner_decode(&copy, a.buf, a.len), 0);
+    expect_same_partner(&w->pt, &copy);
+    fx_blob b = fx_encode(&copy);
+    bool same = fx_blob_equal(a, b);
+
+    /* the decoded state behaves exactly like the original: apply the same event to both */
+    proc_outputs o2 = {0};
+    fx_sale_ev(w, "next", Q1D(4), 500000, "EUR", "FW-2", 1);
+    assert_int_equal(proc_apply(&w->cat, &copy, &w->ev, &o2), 0);
+    proc_outputs *o1 = fx_applied(w);
+    assert_int_equal(o1->n_payouts, o2.n_payouts);
+    assert_int_equal(o1->n_alerts, o2.n_alerts);
+    assert_true(o1->n_payouts > 0);
+    for (int i = 0; i < o1->n_payouts; i++) {
+        assert_string_equal(o1->payouts[i].payout_id, o2.payouts[i].payout_id);
+        assert_i64(o1->payouts[i].amount_minor, o2.payouts[i].amount_minor);
+    }
+    for (int i = 0; i < o1->n_alerts; i++)
+        assert_string_equal(o1->alerts[i].alert_id, o2.alerts[i].alert_id);
+    fx_blob c = fx_encode(&w->pt), d = fx_encode(&copy);
+    bool same_after = fx_blob_equal(c, d);
+
+    free(a.buf);
+    free(b.buf);
+    free(c.buf);
+    free(d.buf);
+    proc_outputs_free(&o2);
+    proc_partner_clear(&copy);
+    assert_true(same);
+    assert_true(same_after);
+}
+
+/* Extreme values survive: negative instants and money, full 64-bit hashes and flags,
+ * a 256-byte program id. */
+static void test_round_trip_extremes(void **state)
+{
+    (void)state;
+    proc_partner pt, back;
+    proc_partner_init(&pt, PARTNER);
+    proc_partner_init(&back, PARTNER);
+    pt.enrolled = true;
+    memset(pt.program_id, 'p', PROC_STR_MAX);
+    pt.program_id[PROC_STR_MAX] = '\0';
+    snprintf(pt.region, sizeof pt.region, "EMEA / DACH");
+    pt.watermark_ms = -2208988800000LL;
+    pt.latest_seen_ms = INT64_MAX;
+    pt.certifications_total = INT32_MAX;
+
+    proc_period_state *p = proc_partner_add_period(&pt, 1899 * 4 + 3);
+    assert_non_null(p);
+    p->reached_tier = 15;
+    p->held_tier = 3;
+    p->flags = 0xFFFFFFFFu;
+    p->near_alerted = 0x80000001u;
+    p->revenue_minor = INT64_MIN;
+    p->cash_minor = INT64_MAX;
+    p->payouts_minor = -1;
+    p->certifications = INT32_MIN;
+    p->deals_won = 7;
+    p->enps_responses = 5;
+    p->enps_promoters = 2;
+    p->enps_passives = 1;
+    p->enps_detractors = 2;
+    assert_non_null(proc_partner_add_period(&pt, -5));
+    assert_int_equal(pt.periods[0].key, -5);          /* kept sorted by key */
+    assert_int_equal(proc_partner_remember(&pt, UINT64_MAX, INT64_MIN), 0);
+    assert_int_equal(proc_partner_remember(&pt, 0, 0), 0);
+    assert_int_equal(proc_partner_remember(&pt, 0x8000000000000000ULL, -1), 0);
+    assert_int_equal(proc_partner_add_cert(&pt, UINT64_MAX), 0);
+    assert_int_equal(proc_partner_add_cert(&pt, 0), 0);
+
+    fx_blob a = fx_encode(&pt);
+    int rc = proc_partner_decode(&back, a.buf, a.len);
+    fx_blob b = fx_encode(&back);
+    bool same = fx_blob_equal(a, b);
+    free(a.buf);
+    free(b.buf);
+    assert_int_equal(rc, 0);
+    expect_same_partner(&pt, &back);
+    assert_true(same);
+    assert_true(proc_partner_seen(&back, UINT64_MAX));
+    assert_true(proc_partner_seen(&back, 0));
+    assert_false(proc_partner_seen(&back, 1));
+    assert_true(proc_partner_has_cert(&back, UINT64_MAX));
+    proc_partner_clear(&pt);
+    proc_partner_clear(&back);
+}
+
+/* The exact bytes: magic 'P', version 1, then varints (zigzag for signed values). */
+static void test_wire_bytes(void **state)
+{
+    (void)state;
+    proc_partner pt;
+    proc_partner_init(&pt, PARTNER);
+
+    static const uint8_t empty[] = {0x50, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    fx_blob e = fx_encode(&pt);
+    bool empty_ok = e.len == sizeof empty && memcmp(e.buf, empty, sizeof empty) == 0;
+    free(e.buf);
+    assert_true(empty_ok);
+
+    pt.enrolled = true;
+    snprintf(pt.program_id, sizeof pt.program_id, "ab");
+    snprintf(pt.region, sizeof pt.region, "c");
+    pt.watermark_ms = 1;                  /* zigzag 2 */
+    pt.latest_seen_ms = -1;               /* zigzag 1 */
+    pt.certifications_total = 2;          /* zigzag 4 */
+    proc_period_state *p = proc_partner_add_period(&pt, 3);
+    assert_non_null(p);
+    p->reached_tier = 1;
+    p->flags = 3;                         /* unsigned */
+    p->near_alerted = 4;
+    p->revenue_minor = 150;               /* zigzag 300 = 0xAC 0x02 */
+    p->certifications = 1;
+    p->cash_minor = -1;
+    p->payouts_minor = 64;                /* zigzag 128 = 0x80 0x01 */
+    assert_int_equal(proc_partner_remember(&pt, 0x80, -2), 0);
+    assert_int_equal(proc_partner_add_cert(&pt, 1), 0);
+
+    static const uint8_t small[] = {
+        0x50, 0x01,                       /* magic, version */
+        0x01,                             /* enrolled */
+        0x02, 'a', 'b',                   /* program_id */
+        0x01, 'c',                        /* region */
+        0x02, 0x01, 0x04,                 /* watermark, latest seen, certifications */
+        0x01,                             /* one period: */
+        0x06, 0x02, 0x00, 0x03, 0x04,     /*   key 3, reached 1, held 0, flags, near */
+        0xAC, 0x02, 0x02, 0x00,           /*   revenue 150, certifications 1, deals 0 */
+        0x01, 0x80, 0x01,                 /*   cash -1, payouts 64 */
+        0x00, 0x00, 0x00, 0x00,           /*   eNPS counts */
+        0x01, 0x80, 0x01, 0x03,           /* one seen id: hash 0x80, at -2 */
+        0x01, 0x01,                       /* one certification hash: 1 */
+    };
+    fx_blob s = fx_encode(&pt);
+    bool small_ok = s.len == sizeof small && memcmp(s.buf, small, sizeof small) == 0;
+    free(s.buf);
+    proc_partner_clear(&pt);
+    assert_true(small_ok);
+
+    proc_partner back;
+    proc_partner_init(&back, PARTNER);
+    assert_int_equal(proc_partner_decode(&back, small, sizeof small), 0);
+    assert_string_equal(back.program_id, "ab");
+    assert_i64(back.latest_seen_ms, -1);
+    assert_i64(back.periods[0].revenue_minor, 150);
+    assert_i64(back.periods[0].cash_minor, -1);
+    assert_i64(back.seen[0].occurred_at, -2);
+    proc_partner_clear(&back);
+}
+
+/* ---- corrupt blobs ----------------------------------------------------------------------- */
+
+static int decode(proc_partner *pt, const uint8_t *buf, size_t len)
+{
+    return proc_partner_decode(pt, buf, len);
+}
+
+static void test_truncated_rejected(void **state)
+{
+    fx_world *w = *state;
+    history(w);
+    fx_blob a = fx_encode(&w->pt);
+    proc_partner pt;
+    proc_partner_init(&pt, PARTNER);
+    for (size_t len = 0; len < a.len; len++) {
+        /* a copy of exactly `len` bytes, so valgrind sees any read past the end */
+        uint8_t *cut = malloc(len ? len : 1);
+        assert_non_null(cut);
+        memcpy(cut, a.buf, len);
+        int rc = decode(&pt, cut, len);
+        free(cut);
+        if (rc != -1) {
+            free(a.buf);
+            fail_msg("a blob cut to %zu of %zu bytes was accepted", len, a.len);
+        }
+        expect_empty(&pt);
+    }
+    free(a.buf);
+    proc_partner_clear(&pt);
+}
+
+typedef struct {
+    const char *what;
+    uint8_t bytes[40];
+    size_t len;
+} bad_row;
+
+/* The valid empty blob is 50 01 00 00 00 00 00 00 00 00 00. */
+static const bad_row bad_rows[] = {
+    {"wrong magic", {0x51, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 11},
+    {"version 0", {0x50, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 11},
+    {"version 2", {0x50, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 11},
+    {"a trailing byte", {0x50, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 12},
+    {"2^40 periods", {0x50, 0x01, 0, 0, 0, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0, 0}, 16},
+    {"5 periods, no data", {0x50, 0x01, 0, 0, 0, 0, 0, 0, 0x05, 0, 0}, 11},
+    {"2^35 seen ids", {0x50, 0x01, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0}, 16},
+    {"program_id longer than the blob", {0x50, 0x01, 0, 0x7F, 'a', 'b'}, 6},
+    {"varint of 11 bytes", {0x50, 0x01, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                            0xFF, 0xFF, 0x01, 0, 0, 0, 0, 0}, 21},
+    {"varint running off the end", {0x50, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0x80}, 11},
+    {"one byte", {0x50}, 1},
+    {"nothing", {0}, 0},
+};
+
+static void test_bad_blobs_rejected(void **state)
+{
+    (void)state;
+    proc_partner pt;
+    proc_partner_init(&pt, PARTNER);
+    for (size_t i = 0; i < sizeof bad_rows / sizeof bad_rows[0]; i++) {
+        const bad_row *r = &bad_rows[i];
+        if (decode(&pt, r->bytes, r->len) != -1)
+            fail_msg("%s: accepted", r->what);
+        expect_empty(&pt);
+    }
+    static const uint8_t good[] = {0x50, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    assert_int_equal(decode(&pt, good, sizeof good), 0);
+    proc_partner_clear(&pt);
+}
+
+/* program_id holds at most 256 bytes: 256 decode, 257 are refused. */
+static void test_string_limit(void **state)
+{
+    (void)state;
+    uint8_t buf[2 + 1 + 2 + 257 + 8];
+    for (int n = 256; n <= 257; n++) {
+        size_t len = 0;
+        buf[len++] = 0x50;
+        buf[len++] = 0x01;
+        buf[len++] = 0x01;                         /* enrolled */
+        buf[len++] = (uint8_t)(0x80 | (n & 0x7F)); /* varint n (256 = 80 02, 257 = 81 02) */
+        buf[len++] = (uint8_t)(n >> 7);
+        memset(buf + len, 'x', (size_t)n);
+        len += (size_t)n;
+        for (int k = 0; k < 7; k++)                /* region, 3 numbers, 3 counts */
+            buf[len++] = 0;
+        proc_partner pt;
+        proc_partner_init(&pt, PARTNER);
+        int rc = decode(&pt, buf, len);
+        size_t got = strlen(pt.program_id);
+        proc_partner_clear(&pt);
+        if (n == 256) {
+            assert_int_equal(rc, 0);
+            assert_int_equal(got, 256);
+        } else {
+            assert_int_equal(rc, -1);
+        }
+    }
+}
+
+/* Every single-byte corruption of a real blob decodes or is refused, never crashes or
+ * leaks (run under valgrind); an accepted one re-encodes to the bytes it came from unless
+ * the corruption hit a non-canonical spot. */
+static void test_byte_flips(void **state)
+{
+    fx_world *w = *state;
+    history(w);
+    fx_blob a = fx_encode(&w->pt);
+    static const uint8_t values[] = {0x00, 0x01, 0x7F, 0x80, 0xFF};
+    proc_partner pt;
+    proc_partner_init(&pt, PARTNER);
+    int accepted = 0, refused = 0;
+    for (size_t i = 0; i < a.len; i++) {
+        for (size_t v = 0; v < sizeof values; v++) {
+            uint8_t *c = malloc(a.len);
+            assert_non_null(c);
+            memcpy(c, a.buf, a.len);
+            c[i] = values[v];
+            if (decode(&pt, c, a.len) == 0) {
+                accepted++;
+                fx_blob again = fx_encode(&pt);
+                free(again.buf);
+            } else {
+                refused++;
+                expect_empty(&pt);
+            }
+            free(c);
+        }
+    }
+    free(a.buf);
+    proc_partner_clear(&pt);
+    assert_true(accepted > 0);
+    assert_true(refused > 0);
+}
+
+/* Decoding replaces what the partner held, and a failed decode leaves it empty. */
+static void test_decode_replaces_state(void **state)
+{
+    fx_world *w = *state;
+    history(w);
+    fx_blob a = fx_encode(&w->pt);
+
+    static const uint8_t empty[] = {0x50, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    proc_partner other;
+    proc_partner_init(&other, PARTNER);
+    assert_int_equal(proc_partner_decode(&other, a.buf, a.len), 0);
+    assert_int_equal(proc_partner_decode(&other, empty, sizeof empty), 0);
+    expect_empty(&other);
+    assert_int_equal(proc_partner_decode(&other, a.buf, a.len), 0);
+    assert_int_equal(proc_partner_decode(&other, a.buf, a.len - 1), -1);
+    expect_empty(&other);
+    proc_partner_clear(&other);
+    free(a.buf);
+}
+
+/* proc_partner_copy is deep: the copy encodes the same, and changing it leaves the
+ * original alone. */
+static void test_copy(void **state)
+{
+    fx_world *w = *state;
+    history(w);
+    proc_partner copy;
+    proc_partner_init(&copy, "someone-else");
+    assert_int_equal(proc_partner_copy(&copy, &w->pt), 0);
+    expect_same_partner(&w->pt, &copy);
+    fx_blob a = fx_encode(&w->pt);
+    copy.periods[0].revenue_minor += 1;
+    assert_int_equal(proc_partner_remember(&copy, 42, 0), 0);
+    fx_blob b = fx_encode(&w->pt);
+    bool same = fx_blob_equal(a, b);
+    free(a.buf);
+    free(b.buf);
+    proc_partner_clear(&copy);
+    assert_true(same);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        fx_test(test_round_trip_engine_state),
+        cmocka_unit_test(test_round_trip_extremes),
+        cmocka_unit_test(test_wire_bytes),
+        fx_test(test_truncated_rejected),
+        cmocka_unit_test(test_bad_blobs_rejected),
+        cmocka_unit_test(test_string_limit),
+        fx_test(test_byte_flips),
+        fx_test(test_decode_replaces_state),
+        fx_test(test_copy),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,165 @@
+#include "cons_kafka.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cons_log.h"
+
+static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
+               size_t errcap)
+{
+    char why[512];
+    if (rd_kafka_conf_set(conf, name, value, why, sizeof why) != RD_KAFKA_CONF_OK) {
+        /* The value is left out of the message on purpose: it may be a secret. */
+        snprintf(err, errcap, "kafka.%s: %s", name, why);
+        return -1;
+    }
+    return 0;
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    cons_log(level <= 3 ? CONS_LOG_ERROR : level <= 4 ? CONS_LOG_WARN : CONS_LOG_DEBUG,
+             "librdkafka", "%s: %s", fac, buf);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    cons_log(err == RD_KAFKA_RESP_ERR__FATAL ? CONS_LOG_ERROR : CONS_LOG_WARN, "kafka_error",
+             "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+/* Base settings, then the user's kafka.* pass-through, then the settings correctness
+ * depends on, which the user cannot override. */
+static rd_kafka_conf_t *base_conf(const cons_config *cfg, const char *const *defaults,
+                                  const char *const *forced, char *err, size_t errcap)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    for (int i = 0; defaults[i]; i += 2)
+        if (set(conf, defaults[i], defaults[i + 1], err, errcap))
+            goto fail;
+    for (int i = 0; i < cfg->n_kafka; i++)
+        if (set(conf, cfg->kafka[i].name, cfg->kafka[i].value, err, errcap))
+            goto fail;
+    for (int i = 0; forced[i]; i += 2)
+        if (set(conf, forced[i], forced[i + 1], err, errcap))
+            goto fail;
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    return conf;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+rd_kafka_t *cons_kafka_consumer_new(const cons_config *cfg,
+                                    void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
+                                                         rd_kafka_topic_partition_list_t *,
+                                                         void *),
+                                    void *opaque, char *err, size_t errcap)
+{
+    static const char *const defaults[] = {
+        "socket.nagle.disable", "true",         /* Nagle is on in 2.0.2 and adds latency */
+        "queued.max.messages.kbytes", "16384",  /* the 64 MB default prefetch dominates RSS */
+        "auto.offset.reset", "earliest",
+        "fetch.wait.max.ms", "10",
+        NULL};
+    static const char *const forced[] = {
+        "enable.auto.commit", "false",          /* offsets go through the transaction only */
+        "enable.auto.offset.store", "false",
+        "isolation.level", "read_committed",
+        "partition.assignment.strategy", "range", /* eager: keeps co-partitions together */
+        NULL};
+    rd_kafka_conf_t *conf = base_conf(cfg, defaults, forced, err, errcap);
+    rd_kafka_t *rk = NULL;
+    char why[512];
+
+    if (conf == NULL)
+        return NULL;
+    if (set(conf, "group.id", cfg->group_id, err, errcap)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    if (rebalance_cb)
+        rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_opaque(conf, opaque);
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
+    if (rk == NULL) {
+        snprintf(err, errcap, "cannot create Kafka consumer: %s", why);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    /* conf is now owned by rk */
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+rd_kafka_t *cons_kafka_producer_new(const cons_config *cfg, const char *transactional_id,
+                                    char *err, size_t errcap)
+{
+    static const char *const defaults[] = {
+        "socket.nagle.disable", "true",
+        "linger.ms", "2",
+        "retry.backoff.ms", "20",                /* 100 ms default slows back-to-back txns */
+        "transaction.timeout.ms", "30000",
+        NULL};
+    static const char *const forced[] = {
+        "partitioner", "murmur2_random",         /* same partitions as Java producers */
+        "enable.idempotence", "true",
+        NULL};
+    rd_kafka_conf_t *conf = base_conf(cfg, defaults, forced, err, errcap);
+    rd_kafka_t *rk = NULL;
+    char why[512];
+
+    if (conf == NULL)
+        return NULL;
+    if (transactional_id && set(conf, "transactional.id", transactional_id, err, errcap)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
+    if (rk == NULL) {
+        snprintf(err, errcap, "cannot create Kafka producer: %s", why);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    /* conf is now owned by rk */
+    if (transactional_id) {
+        rd_kafka_error_t *e = rd_kafka_init_transactions(rk, 60000);
+        if (e) {
+            cons_kafka_error(e, "init_transactions", err, errcap);
+            rd_kafka_destroy(rk);
+            return NULL;
+        }
+    }
+    return rk;
+}
+
+int cons_kafka_partition_counts(rd_kafka_t *rk, int n, const char *const *topics,
+                                int32_t *counts, int timeout_ms, char *err, size_t errcap)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
+    if (e) {
+        snprintf(err, errcap, "cannot read Kafka metadata: %s", rd_kafka_err2str(e));
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        counts[i] = -1;
+        for (int j = 0; j < md->topic_cnt; j++)
+            if (strcmp(md->topics[j].topic, topics[i]) == 0 && md->topics[j].err == 0)
+                counts[i] = md->topics[j].partition_cnt;
+    }
+    rd_kafka_metadata_destroy(md);
+    return 0;
+}
+
+int cons_kafka_error(rd_kafka_error_t *e, const char *what, char *err, size_t errcap)
+{
+    snprintf(err, errcap, "%s: %s", what, rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    return -1;
+}

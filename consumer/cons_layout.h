@@ -1,0 +1,40 @@
+/*
+ * cons_layout.h — the public Redis layout of SPEC §8, written as part of each ledger batch.
+ *
+ *   {ns}:lb:{program}:{period}:revenue                 ZSET partner -> period revenue
+ *   {ns}:lb:{program}:{period}:points                  ZSET partner -> period points
+ *   {ns}:lb:{program}:{period}:region:{region}:revenue ZSET partner -> period revenue
+ *   {ns}:partner:{partner}                              HASH (see cons_layout_partner)
+ *   {ns}:state:{partner}                                STRING, the rules' private blob
+ *   {ns}:lb-updates:{program}                           pub/sub notice per batch
+ *
+ * Scores and fields are absolute values, so writing them twice is harmless.
+ */
+#ifndef CONS_LAYOUT_H
+#define CONS_LAYOUT_H
+
+#include <stddef.h>
+
+#include "cons_ledger.h"
+#include "cons_partners.h"
+#include "proc_program.h"
+
+#define CONS_KEY_CAP 1024
+
+/* Writes "{ns}:state:{partner}" into key. */
+void cons_layout_state_key(char *key, size_t cap, const char *ns, const char *partner_id);
+
+/* Adds the writes for one changed partner: its state blob, its partner hash, and its
+ * leaderboard rows for every period touched in this batch. prog is the partner's program
+ * (NULL for a partner that is not enrolled: then only the blob is written).
+ * @returns 0 or -1 (ENOMEM). */
+int cons_layout_partner(cons_ledger_batch *b, const char *ns, const proc_program *prog,
+                        const cons_partner_entry *e);
+
+/* Adds the update notice for a program: PUBLISH {ns}:lb-updates:{program} with a small
+ * JSON body naming the program and how many partners changed in the batch. Subscribers
+ * re-read the sorted sets; the notice is best effort (pub/sub is not persisted). */
+int cons_layout_notice(cons_ledger_batch *b, const char *ns, const char *program_id,
+                       int n_partners);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * cons_partners.h — the worker's in-memory cache of partner state.
+ *
+ * A worker owns every partner of its partitions, so after a partner's blob is loaded
+ * once from Redis the cache is the truth until the partition is revoked. Entries are
+ * found by partner id (open addressing, linear probing).
+ *
+ * Ownership: the cache owns its entries and their proc_partner arrays.
+ */
+#ifndef CONS_PARTNERS_H
+#define CONS_PARTNERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proc_partner.h"
+
+#define CONS_MAX_TOUCHED 8
+
+typedef struct {
+    proc_partner state;
+    int32_t partition;               /* input partition that owns the partner */
+    bool dirty;                      /* changed since the last ledger commit */
+    int n_touched;                   /* periods whose leaderboard rows changed */
+    int32_t touched[CONS_MAX_TOUCHED];
+} cons_partner_entry;
+
+typedef struct cons_partners cons_partners;
+
+cons_partners *cons_partners_new(void);
+void cons_partners_destroy(cons_partners *c);
+
+/* @returns the entry for id, or NULL when it is not cached. */
+cons_partner_entry *cons_partners_get(cons_partners *c, const char *id);
+
+/* Adds an empty, not-enrolled entry for id (which must not be cached) and @returns it, or
+ * NULL on ENOMEM. Pointers returned earlier stay valid (entries are heap nodes). */
+cons_partner_entry *cons_partners_add(cons_partners *c, const char *id, int32_t partition);
+
+/* Drops every entry owned by `partition` (the partition was revoked: another worker may
+ * change those partners now). */
+void cons_partners_drop_partition(cons_partners *c, int32_t partition);
+
+/* Drops one entry (its state is suspect, e.g. after a failed batch). */
+void cons_partners_drop(cons_partners *c, const char *id);
+
+/* Calls fn for every dirty entry of `partition`. */
+void cons_partners_each_dirty(cons_partners *c, int32_t partition,
+                              void (*fn)(cons_partner_entry *e, void *arg), void *arg);
+
+size_t cons_partners_count(const cons_partners *c);
+
+#endif

@@ -1,0 +1,811 @@
+/*
+ * The worker loop. Read cons_worker.h first for the protocol; this file is organised as
+ * its verbs: on_rebalance, reconcile, process_record, commit_batch, run.
+ */
+#include "cons_worker.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cons_kafka.h"
+#include "cons_layout.h"
+#include "cons_ledger.h"
+#include "cons_log.h"
+#include "cons_murmur2.h"
+#include "cons_outbox.h"
+#include "cons_partners.h"
+#include "proc_engine.h"
+#include "schema_codec.h"
+#include "schema_registry.h"
+
+enum { IN_SALES, IN_REGISTRATIONS, IN_SURVEYS, N_IN };
+enum { OUT_PAYOUTS, OUT_ALERTS, OUT_DLQ, N_OUT };
+
+#define ENCODE_CAP (64 * 1024)
+#define TXN_TIMEOUT_MS 60000
+
+/* What the worker holds for one owned input partition (partition p of all three topics). */
+typedef struct {
+    bool owned;
+    bool reconcile;                  /* outbox gap must be published before new commits */
+    int64_t token;                   /* fencing token taken at assignment */
+    int64_t seq;                     /* outbox entries the ledger holds ever appended */
+    int64_t next[N_IN];              /* ledger's next offsets as last committed; -1 none */
+    int64_t batch_next[N_IN];        /* next offsets after the records of this batch */
+    int n_in;                        /* input records in this batch */
+    cons_outbox_entry *entry;        /* output records of this batch */
+    int n_dirty, cap_dirty;
+    cons_partner_entry **dirty;      /* partners changed in this batch */
+} part_state;
+
+struct cons_worker {
+    const cons_config *cfg;
+    proc_catalog catalog;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    cons_ledger *ledger;
+    cons_ledger_batch *lbatch;
+    schema_registry *schemas;
+    cons_partners *partners;
+    int32_t n_partitions;
+    int32_t out_partitions[N_OUT];
+    const char *in_topics[N_IN];
+    const char *out_topics[N_OUT];
+    part_state *parts;
+    proc_event ev;
+    proc_outputs out;
+    uint8_t *buf;
+    bool failed;                     /* a callback hit a fatal error: see fatal */
+    char fatal[512];
+    struct {
+        uint64_t events, dead_letters, duplicates, payouts, alerts, batches;
+    } stats;
+};
+
+static const proc_event_type in_types[N_IN] = {PROC_EVENT_SALE, PROC_EVENT_REGISTRATION,
+                                               PROC_EVENT_SURVEY};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Records the first fatal error; the loop stops at its next check and run() returns it. */
+static void fail(cons_worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(cons_worker *w, const char *fmt, ...)
+{
+    va_list ap;
+    if (!w->failed) {
+        va_start(ap, fmt);
+        vsnprintf(w->fatal, sizeof w->fatal, fmt, ap);
+        va_end(ap);
+    }
+    w->failed = true;
+}
+
+static int in_topic_index(const cons_worker *w, const char *name)
+{
+    for (int t = 0; t < N_IN; t++)
+        if (strcmp(w->in_topics[t], name) == 0)
+            return t;
+    return -1;
+}
+
+/* ---- batch state ------------------------------------------------------------------ */
+
+/* Forgets the batch in progress. Partners it changed are dropped from the cache: their
+ * cached state is ahead of the ledger and must be reloaded. */
+static void discard_batch(cons_worker *w, int32_t p)
+{
+    part_state *ps = &w->parts[p];
+    for (int i = 0; i < ps->n_dirty; i++)
+        cons_partners_drop(w->partners, ps->dirty[i]->state.partner_id);
+    ps->n_dirty = 0;
+    ps->n_in = 0;
+    memcpy(ps->batch_next, ps->next, sizeof ps->next);
+    cons_outbox_entry_reset(ps->entry);
+}
+
+static int mark_dirty(part_state *ps, cons_partner_entry *e, const proc_outputs *out)
+{
+    for (int i = 0; i < out->n_touched; i++) {
+        bool known = false;
+        for (int j = 0; j < e->n_touched; j++)
+            known |= e->touched[j] == out->touched[i];
+        if (!known && e->n_touched < CONS_MAX_TOUCHED)
+            e->touched[e->n_touched++] = out->touched[i];
+    }
+    if (e->dirty)
+        return 0;
+    if (ps->n_dirty == ps->cap_dirty) {
+        int n = ps->cap_dirty ? ps->cap_dirty * 2 : 64;
+        cons_partner_entry **d = realloc(ps->dirty, (size_t)n * sizeof *d);
+        if (d == NULL)
+            return -1;
+        ps->dirty = d;
+        ps->cap_dirty = n;
+    }
+    e->dirty = true;
+    ps->dirty[ps->n_dirty++] = e;
+    return 0;
+}
+
+/* ---- publishing ------------------------------------------------------------------- */
+
+/* Produces every record of one outbox entry into the open transaction. Records keyed by
+ * partner go to murmur2(key) like any Java producer would send them; keyless dead letters
+ * stay on the input partition number, so output placement is deterministic too. */
+static int produce_entry(cons_worker *w, int32_t p, const uint8_t *bytes, size_t len)
+{
+    cons_outbox_reader rd;
+    cons_outbox_record rec;
+    int rc;
+
+    if (cons_outbox_reader_init(&rd, bytes, len) != 0) {
+        fail(w, "outbox entry of partition %s is corrupt", "?");
+        return -1;
+    }
+    while ((rc = cons_outbox_reader_next(&rd, &rec)) > 0) {
+        int32_t n = w->out_partitions[rec.topic];
+        int32_t part = rec.key ? cons_murmur2_partition(rec.key, rec.key_len, n) : p % n;
+        rd_kafka_headers_t *hdrs = NULL;
+        if (rec.n_headers > 0) {
+            hdrs = rd_kafka_headers_new((size_t)rec.n_headers);
+            for (int i = 0; i < rec.n_headers; i++)
+                rd_kafka_header_add(hdrs, rec.headers[i].name, (ssize_t)rec.headers[i].name_len,
+                                    rec.headers[i].value,
+                                    (ssize_t)rec.headers[i].value_len);
+        }
+        for (;;) {
+            rd_kafka_resp_err_t e = rd_kafka_producev(
+                w->producer, RD_KAFKA_V_TOPIC(w->out_topics[rec.topic]), RD_KAFKA_V_PARTITION(part),
+                RD_KAFKA_V_KEY((void *)rec.key, rec.key_len),
+                RD_KAFKA_V_VALUE((void *)rec.value, rec.value_len),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+            if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+                break;                              /* hdrs now owned by the message */
+            if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                rd_kafka_poll(w->producer, 10);     /* wait for delivery room, then retry */
+                continue;
+            }
+            rd_kafka_headers_destroy(hdrs);
+            fail(w, "produce failed: %s", rd_kafka_err2str(e));
+            return -1;
+        }
+    }
+    if (rc < 0) {
+        fail(w, "outbox entry is corrupt%s", "");
+        return -1;
+    }
+    return 0;
+}
+
+/* Adds (topic, p, offset) for every input topic whose offset is known. */
+static void add_offsets(const cons_worker *w, rd_kafka_topic_partition_list_t *l, int32_t p,
+                        const int64_t *next)
+{
+    for (int t = 0; t < N_IN; t++)
+        if (next[t] >= 0)
+            rd_kafka_topic_partition_list_add(l, w->in_topics[t], p)->offset = next[t];
+}
+
+/*
+ * Commits the open transaction with the given input offsets. Retriable errors retry the
+ * same call; an abortable error aborts and @returns 1 (the ledger still holds the outputs:
+ * the caller marks the partitions for reconciliation); fatal @returns -1.
+ */
+static int commit_transaction(cons_worker *w, rd_kafka_topic_partition_list_t *offsets)
+{
+    rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(w->consumer);
+    rd_kafka_error_t *e = NULL;
+    int rc = 0;
+
+    if (offsets->cnt > 0) {
+        while ((e = rd_kafka_send_offsets_to_transaction(w->producer, offsets, cgmd,
+                                                         TXN_TIMEOUT_MS)) &&
+               rd_kafka_error_is_retriable(e))
+            rd_kafka_error_destroy(e);
+    }
+    if (e == NULL) {
+        while ((e = rd_kafka_commit_transaction(w->producer, TXN_TIMEOUT_MS)) &&
+               rd_kafka_error_is_retriable(e))
+            rd_kafka_error_destroy(e);
+    }
+    if (e != NULL) {
+        if (rd_kafka_error_txn_requires_abort(e)) {
+            cons_log(CONS_LOG_WARN, "txn_aborted", "transaction aborted, will republish from the "
+                     "ledger: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            e = rd_kafka_abort_transaction(w->producer, TXN_TIMEOUT_MS);
+            rc = 1;
+        }
+        if (e != NULL) {
+            fail(w, "Kafka transaction failed: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            rc = -1;
+        }
+    }
+    rd_kafka_consumer_group_metadata_destroy(cgmd);
+    return rc;
+}
+
+static int begin_transaction(cons_worker *w)
+{
+    rd_kafka_error_t *e = rd_kafka_begin_transaction(w->producer);
+    if (e) {
+        fail(w, "begin_transaction: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- reconciliation on assignment -------------------------------------------------- */
+
+/*
+ * Publishes what the ledger holds beyond Kafka's committed offsets for partition p (the
+ * previous owner committed to Redis and died before its Kafka transaction committed), then
+ * trims the outbox. Must complete before p commits anything new.
+ */
+static int reconcile(cons_worker *w, int32_t p)
+{
+    part_state *ps = &w->parts[p];
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(N_IN);
+    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(N_IN);
+    cons_ledger_outbox *ob = NULL;
+    int64_t kafka[N_IN];
+    int n_gap = 0, rc = -1, trimmed = 0;
+
+    for (int t = 0; t < N_IN; t++)
+        rd_kafka_topic_partition_list_add(l, w->in_topics[t], p);
+    rd_kafka_resp_err_t e = rd_kafka_committed(w->consumer, l, 30000);
+    if (e) {
+        fail(w, "cannot read committed offsets: %s", rd_kafka_err2str(e));
+        goto done;
+    }
+    for (int t = 0; t < N_IN; t++) {
+        int64_t o = l->elems[t].offset;
+        kafka[t] = o >= 0 ? o : -1;
+        if (kafka[t] > ps->next[t])
+            cons_log(CONS_LOG_ERROR, "ledger_behind",
+                     "%s[%d]: Kafka committed %" PRId64 " but the ledger holds %" PRId64
+                     ": Redis lost writes (is appendfsync always?); reprocessing from the ledger",
+                     w->in_topics[t], (int)p, kafka[t], ps->next[t]);
+    }
+    if (cons_ledger_outbox_read(w->ledger, p, &ob) != CONS_LEDGER_OK) {
+        fail(w, "cannot read the outbox of partition %s", "p");
+        goto done;
+    }
+    const int64_t *gap_end = NULL;
+    for (int i = 0; i < ob->n; i++) {
+        const cons_ledger_outbox_entry *en = &ob->entries[i];
+        bool beyond = false;
+        for (int t = 0; t < N_IN; t++)
+            beyond |= en->end_offsets[t] > kafka[t];
+        if (!beyond)
+            continue;
+        if (n_gap == 0 && begin_transaction(w))
+            goto done;
+        if (produce_entry(w, p, en->bytes, en->len))
+            goto done;
+        gap_end = en->end_offsets;
+        n_gap++;
+    }
+    if (n_gap > 0) {
+        add_offsets(w, offs, p, gap_end);
+        int r = commit_transaction(w, offs);
+        if (r != 0) {
+            if (r > 0)
+                fail(w, "republishing the outbox of a partition was aborted%s", "");
+            goto done;
+        }
+        cons_log(CONS_LOG_INFO, "reconciled", "partition %d: republished %d outbox entries the "
+                 "previous owner had not published", (int)p, n_gap);
+    }
+    if (cons_ledger_trim(w->ledger, p, ps->token, ps->next, &trimmed) == CONS_LEDGER_FENCED) {
+        fail(w, "partition fenced during reconciliation%s", "");
+        goto done;
+    }
+    ps->reconcile = false;
+    rc = 0;
+done:
+    cons_ledger_outbox_free(ob);
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_topic_partition_list_destroy(offs);
+    return rc;
+}
+
+/* ---- rebalance -------------------------------------------------------------------- */
+
+static void assign(cons_worker *w, rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t p = parts->elems[i].partition;
+        part_state *ps = &w->parts[p];
+        if (p < 0 || p >= w->n_partitions)
+            continue;
+        if (!ps->owned) {
+            if (cons_ledger_acquire(w->ledger, p, &ps->token, ps->next, &ps->seq) != CONS_LEDGER_OK) {
+                fail(w, "cannot take the fencing token of a partition: %s", "Redis unavailable");
+                break;
+            }
+            ps->owned = true;
+            ps->reconcile = true;
+            discard_batch(w, p);
+            cons_log(CONS_LOG_INFO, "assigned", "partition %d: token %" PRId64
+                     ", ledger offsets %" PRId64 "/%" PRId64 "/%" PRId64, (int)p, ps->token,
+                     ps->next[0], ps->next[1], ps->next[2]);
+        }
+        int t = in_topic_index(w, parts->elems[i].topic);
+        /* Resume where the ledger says; without a ledger entry, Kafka's committed offset
+         * (or auto.offset.reset) decides. */
+        parts->elems[i].offset = t >= 0 && ps->next[t] >= 0 ? ps->next[t] : RD_KAFKA_OFFSET_INVALID;
+    }
+    rd_kafka_assign(w->consumer, parts);
+}
+
+static void revoke(cons_worker *w, rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t p = parts->elems[i].partition;
+        if (p < 0 || p >= w->n_partitions || !w->parts[p].owned)
+            continue;
+        discard_batch(w, p);
+        w->parts[p].owned = false;
+        w->parts[p].reconcile = false;
+        cons_partners_drop_partition(w->partners, p);
+        cons_log(CONS_LOG_INFO, "revoked", "partition %d", (int)p);
+    }
+    rd_kafka_assign(w->consumer, NULL);
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    cons_worker *w = opaque;
+    (void)rk;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+        assign(w, parts);
+    else
+        revoke(w, parts);
+}
+
+/* ---- one record ------------------------------------------------------------------- */
+
+static int add_output(cons_worker *w, part_state *ps, int topic, const char *key,
+                      size_t len)
+{
+    if (cons_outbox_entry_add_record(ps->entry, topic, key, strlen(key), w->buf, len, NULL, 0)) {
+        fail(w, "out of memory adding an output%s", "");
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends the original record to the dead-letter topic, unchanged, with the reason in the
+ * headers (SPEC §2). */
+static int dead_letter(cons_worker *w, part_state *ps, const rd_kafka_message_t *rkm,
+                       proc_dlq_reason reason, const char *detail)
+{
+    char partition[16], offset[24];
+    snprintf(partition, sizeof partition, "%d", (int)rkm->partition);
+    snprintf(offset, sizeof offset, "%" PRId64, rkm->offset);
+    const char *topic = rd_kafka_topic_name(rkm->rkt);
+    const char *reason_name = proc_dlq_reason_name(reason);
+    cons_outbox_header h[5] = {
+        {"dlq.reason", 10, reason_name, strlen(reason_name)},
+        {"dlq.detail", 10, detail, strlen(detail)},
+        {"dlq.topic", 9, topic, strlen(topic)},
+        {"dlq.partition", 13, partition, strlen(partition)},
+        {"dlq.offset", 10, offset, strlen(offset)},
+    };
+    w->stats.dead_letters++;
+    cons_log(CONS_LOG_DEBUG, "dead_letter", "%s[%d]@%" PRId64 ": %s: %s", topic,
+             (int)rkm->partition, rkm->offset, reason_name, detail);
+    if (cons_outbox_entry_add_record(ps->entry, OUT_DLQ, rkm->key, rkm->key_len, rkm->payload,
+                                     rkm->len, h, 5)) {
+        fail(w, "out of memory adding a dead letter%s", "");
+        return -1;
+    }
+    return 0;
+}
+
+/* @returns the cached partner, loading its blob from the ledger on first sight. */
+static cons_partner_entry *partner(cons_worker *w, const char *id, int32_t p)
+{
+    cons_partner_entry *e = cons_partners_get(w->partners, id);
+    char key[CONS_KEY_CAP];
+    cons_ledger_blob blob = {0};
+
+    if (e != NULL)
+        return e;
+    cons_layout_state_key(key, sizeof key, w->cfg->redis_namespace, id);
+    const char *keys[1] = {key};
+    if (cons_ledger_get_blobs(w->ledger, 1, keys, &blob) != CONS_LEDGER_OK) {
+        fail(w, "cannot load partner state from Redis%s", "");
+        return NULL;
+    }
+    e = cons_partners_add(w->partners, id, p);
+    if (e == NULL)
+        fail(w, "out of memory caching a partner%s", "");
+    else if (blob.data && proc_partner_decode(&e->state, blob.data, blob.len) != 0)
+        fail(w, "stored state of partner %s is corrupt", id);
+    free(blob.data);
+    return w->failed ? NULL : e;
+}
+
+static int process_record(cons_worker *w, const rd_kafka_message_t *rkm)
+{
+    int t = in_topic_index(w, rd_kafka_topic_name(rkm->rkt));
+    int32_t p = rkm->partition;
+    char detail[PROC_DETAIL_CAP];
+
+    if (t < 0 || p < 0 || p >= w->n_partitions || !w->parts[p].owned)
+        return 0;                                   /* stale record from before a rebalance */
+    part_state *ps = &w->parts[p];
+    if (ps->reconcile && reconcile(w, p))
+        return -1;
+    ps->batch_next[t] = rkm->offset + 1;
+    ps->n_in++;
+    w->stats.events++;
+
+    if (w->cfg->check_mispartitioned) {
+        int32_t want = rkm->key ? cons_murmur2_partition(rkm->key, rkm->key_len, w->n_partitions) : -1;
+        if (want != p) {
+            snprintf(detail, sizeof detail, rkm->key ? "key hashes to partition %d, not %d"
+                     : "record has no key (partner_id expected)%.0d%.0d", (int)want, (int)p);
+            return dead_letter(w, ps, rkm, PROC_DLQ_MISPARTITIONED, detail);
+        }
+    }
+    switch (schema_decode_event(w->schemas, in_types[t], rkm->payload, rkm->len, &w->ev, detail,
+                                sizeof detail)) {
+    case SCHEMA_OK:
+        break;
+    case SCHEMA_UNKNOWN_SCHEMA:
+        return dead_letter(w, ps, rkm, PROC_DLQ_UNKNOWN_SCHEMA, detail);
+    case SCHEMA_INVALID_EVENT:
+        return dead_letter(w, ps, rkm, PROC_DLQ_INVALID_EVENT, detail);
+    default:
+        return dead_letter(w, ps, rkm, PROC_DLQ_DECODE_ERROR, detail);
+    }
+    if (rkm->key && (rkm->key_len != strlen(w->ev.partner_id) ||
+                     memcmp(rkm->key, w->ev.partner_id, rkm->key_len) != 0)) {
+        snprintf(detail, sizeof detail, "record key is not the partner_id '%s'", w->ev.partner_id);
+        return dead_letter(w, ps, rkm, PROC_DLQ_INVALID_EVENT, detail);
+    }
+
+    cons_partner_entry *e = partner(w, w->ev.partner_id, p);
+    if (e == NULL)
+        return -1;
+    if (proc_apply(&w->catalog, &e->state, &w->ev, &w->out) != 0) {
+        /* The partner may be half changed: drop it so it is reloaded from the ledger. */
+        cons_partners_drop(w->partners, w->ev.partner_id);
+        fail(w, "out of memory applying an event%s", "");
+        return -1;
+    }
+    if (w->out.reason != PROC_DLQ_NONE)
+        return dead_letter(w, ps, rkm, w->out.reason, w->out.detail);
+    if (w->out.duplicate) {
+        w->stats.duplicates++;
+        return 0;
+    }
+    for (int i = 0; i < w->out.n_payouts; i++) {
+        size_t len = 0;
+        if (schema_encode_payout(w->schemas, &w->out.payouts[i], w->buf, ENCODE_CAP, &len) ||
+            add_output(w, ps, OUT_PAYOUTS, w->out.payouts[i].partner_id, len))
+            return fail(w, "cannot encode a payout%s", ""), -1;
+    }
+    for (int i = 0; i < w->out.n_alerts; i++) {
+        size_t len = 0;
+        if (schema_encode_alert(w->schemas, &w->out.alerts[i], w->buf, ENCODE_CAP, &len) ||
+            add_output(w, ps, OUT_ALERTS, w->out.alerts[i].partner_id, len))
+            return fail(w, "cannot encode an alert%s", ""), -1;
+    }
+    w->stats.payouts += (uint64_t)w->out.n_payouts;
+    w->stats.alerts += (uint64_t)w->out.n_alerts;
+    if (w->out.changed && mark_dirty(ps, e, &w->out))
+        return fail(w, "out of memory%s", ""), -1;
+    return 0;
+}
+
+/* ---- commit ----------------------------------------------------------------------- */
+
+/* Writes partition p's batch to the ledger in one atomic call. */
+static int commit_to_ledger(cons_worker *w, int32_t p)
+{
+    part_state *ps = &w->parts[p];
+    const char *ns = w->cfg->redis_namespace;
+    const proc_program *noticed[8];
+    int n_noticed = 0;
+    char err[256];
+
+    cons_ledger_batch_reset(w->lbatch, p, ps->token, ps->next, ps->batch_next);
+    for (int i = 0; i < ps->n_dirty; i++) {
+        cons_partner_entry *e = ps->dirty[i];
+        const proc_program *prog = e->state.enrolled
+                                       ? proc_catalog_find(&w->catalog, e->state.program_id) : NULL;
+        if (cons_layout_partner(w->lbatch, ns, prog, e))
+            return fail(w, "out of memory building a ledger batch%s", ""), -1;
+        bool seen = prog == NULL;
+        for (int j = 0; j < n_noticed && !seen; j++)
+            seen = noticed[j] == prog;
+        if (!seen && n_noticed < 8)
+            noticed[n_noticed++] = prog;
+    }
+    for (int j = 0; j < n_noticed; j++)
+        if (cons_layout_notice(w->lbatch, ns, noticed[j]->id, ps->n_dirty))
+            return fail(w, "out of memory building a ledger batch%s", ""), -1;
+    const uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (cons_outbox_entry_count(ps->entry) > 0) {
+        if (cons_outbox_entry_finish(ps->entry, ps->seq + 1, ps->batch_next, N_IN, &bytes, &len) ||
+            cons_ledger_batch_outbox(w->lbatch, bytes, len))
+            return fail(w, "out of memory building an outbox entry%s", ""), -1;
+    }
+    int64_t seq = 0;
+    switch (cons_ledger_commit(w->ledger, w->lbatch, &seq, err, sizeof err)) {
+    case CONS_LEDGER_OK:
+        break;
+    case CONS_LEDGER_FENCED:
+        return fail(w, "another worker took over a partition (fenced): %s", err), -1;
+    case CONS_LEDGER_CONFLICT:
+        return fail(w, "ledger offsets moved under this worker: %s", err), -1;
+    default:
+        return fail(w, "ledger commit failed: %s", err), -1;
+    }
+    memcpy(ps->next, ps->batch_next, sizeof ps->next);
+    ps->seq = seq;
+    for (int i = 0; i < ps->n_dirty; i++) {
+        ps->dirty[i]->dirty = false;
+        ps->dirty[i]->n_touched = 0;
+    }
+    ps->n_dirty = 0;
+    return 0;
+}
+
+static int commit_batch(cons_worker *w)
+{
+    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(N_IN * 4);
+    bool txn_open = false;
+    int rc = -1;
+
+    for (int32_t p = 0; p < w->n_partitions; p++) {
+        part_state *ps = &w->parts[p];
+        if (!ps->owned || ps->n_in == 0)
+            continue;
+        if (commit_to_ledger(w, p))
+            goto done;
+        if (!txn_open && begin_transaction(w))
+            goto done;
+        txn_open = true;
+        const uint8_t *bytes;
+        size_t len;
+        if (cons_outbox_entry_count(ps->entry) > 0 &&
+            (cons_outbox_entry_bytes(ps->entry, &bytes, &len) || produce_entry(w, p, bytes, len)))
+            goto done;
+        add_offsets(w, offs, p, ps->next);
+    }
+    if (!txn_open) {
+        rc = 0;
+        goto done;
+    }
+    int r = commit_transaction(w, offs);
+    if (r < 0)
+        goto done;
+    for (int32_t p = 0; p < w->n_partitions; p++) {
+        part_state *ps = &w->parts[p];
+        if (!ps->owned || ps->n_in == 0)
+            continue;
+        if (r > 0) {
+            ps->reconcile = true;          /* the ledger has it; publish it from there */
+        } else {
+            int trimmed = 0;
+            /* A failed trim only leaves published entries behind; the next trim or the
+             * next owner's reconciliation skips them. */
+            if (cons_ledger_trim(w->ledger, p, ps->token, ps->next, &trimmed) == CONS_LEDGER_FENCED)
+                cons_log(CONS_LOG_WARN, "trim_fenced", "partition %d was taken over", (int)p);
+        }
+        ps->n_in = 0;
+        cons_outbox_entry_reset(ps->entry);
+    }
+    w->stats.batches++;
+    rc = 0;
+done:
+    rd_kafka_topic_partition_list_destroy(offs);
+    return rc;
+}
+
+/* ---- lifecycle -------------------------------------------------------------------- */
+
+static int check_topics(cons_worker *w, char *err, size_t errcap)
+{
+    const char *all[N_IN + N_OUT];
+    int32_t counts[N_IN + N_OUT];
+    for (int t = 0; t < N_IN; t++)
+        all[t] = w->in_topics[t];
+    for (int t = 0; t < N_OUT; t++)
+        all[N_IN + t] = w->out_topics[t];
+    if (cons_kafka_partition_counts(w->consumer, N_IN + N_OUT, all, counts, 30000, err, errcap))
+        return -1;
+    for (int t = 0; t < N_IN + N_OUT; t++)
+        if (counts[t] < 1) {
+            snprintf(err, errcap, "topic %s does not exist (run deploy/topics-create.sh)", all[t]);
+            return -1;
+        }
+    for (int t = 1; t < N_IN; t++)
+        if (counts[t] != counts[0]) {
+            snprintf(err, errcap, "input topics are not co-partitioned: %s has %d partitions but "
+                     "%s has %d; one worker must own all events of a partner, so the three input "
+                     "topics need the same partition count", all[0], (int)counts[0], all[t],
+                     (int)counts[t]);
+            return -1;
+        }
+    w->n_partitions = counts[0];
+    for (int t = 0; t < N_OUT; t++)
+        w->out_partitions[t] = counts[N_IN + t];
+    return 0;
+}
+
+cons_worker *cons_worker_new(const cons_config *cfg, const proc_program *programs,
+                             int n_programs, char *err, size_t errcap)
+{
+    cons_worker *w = calloc(1, sizeof *w);
+    char txn_id[512];
+
+    if (w == NULL) {
+        snprintf(err, errcap, "out of memory");
+        return NULL;
+    }
+    w->cfg = cfg;
+    w->catalog.n_programs = n_programs;
+    w->catalog.programs = programs;
+    w->catalog.replay_horizon_ms = (int64_t)cfg->replay_horizon_days * PROC_MS_PER_DAY;
+    w->in_topics[IN_SALES] = cfg->topic_sales;
+    w->in_topics[IN_REGISTRATIONS] = cfg->topic_registrations;
+    w->in_topics[IN_SURVEYS] = cfg->topic_surveys;
+    w->out_topics[OUT_PAYOUTS] = cfg->topic_payouts;
+    w->out_topics[OUT_ALERTS] = cfg->topic_alerts;
+    w->out_topics[OUT_DLQ] = cfg->topic_dead_letters;
+
+    w->buf = malloc(ENCODE_CAP);
+    w->partners = cons_partners_new();
+    if (!w->buf || !w->partners) {
+        snprintf(err, errcap, "out of memory");
+        goto fail;
+    }
+    if ((w->schemas = schema_registry_new(err, errcap)) == NULL)
+        goto fail;
+    if (cfg->schema_map[0] && schema_registry_load_map(w->schemas, cfg->schema_map, err, errcap))
+        goto fail;
+    w->ledger = cons_ledger_new(cfg->redis_host, cfg->redis_port,
+                                cfg->redis_password[0] ? cfg->redis_password : NULL,
+                                cfg->redis_namespace, N_IN, w->in_topics, err, errcap);
+    if (w->ledger == NULL)
+        goto fail;
+    if ((w->lbatch = cons_ledger_batch_new(w->ledger)) == NULL) {
+        snprintf(err, errcap, "out of memory");
+        goto fail;
+    }
+    w->consumer = cons_kafka_consumer_new(cfg, on_rebalance, w, err, errcap);
+    if (w->consumer == NULL || check_topics(w, err, errcap))
+        goto fail;
+    w->parts = calloc((size_t)w->n_partitions, sizeof *w->parts);
+    if (w->parts == NULL)
+        goto fail;
+    for (int32_t p = 0; p < w->n_partitions; p++) {
+        if ((w->parts[p].entry = cons_outbox_entry_new()) == NULL)
+            goto fail;
+        for (int t = 0; t < N_IN; t++)
+            w->parts[p].next[t] = w->parts[p].batch_next[t] = -1;
+    }
+    /* A stable transactional.id per worker: a restarted worker fences its predecessor's
+     * open transaction at once instead of waiting for transaction.timeout.ms. */
+    snprintf(txn_id, sizeof txn_id, "%s-%s", cfg->group_id, cfg->worker_id);
+    w->producer = cons_kafka_producer_new(cfg, txn_id, err, errcap);
+    if (w->producer == NULL)
+        goto fail;
+
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(N_IN);
+    for (int t = 0; t < N_IN; t++)
+        rd_kafka_topic_partition_list_add(sub, w->in_topics[t], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(w->consumer, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e) {
+        snprintf(err, errcap, "subscribe failed: %s", rd_kafka_err2str(e));
+        goto fail;
+    }
+    cons_log(CONS_LOG_INFO, "started", "worker %s: %d programs, %d partitions per topic, "
+             "transactional.id %s", cfg->worker_id, n_programs, (int)w->n_partitions, txn_id);
+    return w;
+fail:
+    cons_worker_destroy(w);
+    return NULL;
+}
+
+static void log_stats(cons_worker *w)
+{
+    cons_log(CONS_LOG_INFO, "stats", "events %" PRIu64 ", dead letters %" PRIu64
+             ", duplicates %" PRIu64 ", payouts %" PRIu64 ", alerts %" PRIu64 ", batches %" PRIu64
+             ", cached partners %zu", w->stats.events, w->stats.dead_letters, w->stats.duplicates,
+             w->stats.payouts, w->stats.alerts, w->stats.batches, cons_partners_count(w->partners));
+}
+
+int cons_worker_run(cons_worker *w, volatile sig_atomic_t *stop, char *err, size_t errcap)
+{
+    int64_t next_stats = now_ms() + 10000;
+
+    while (!*stop && !w->failed) {
+        for (int32_t p = 0; p < w->n_partitions && !w->failed; p++)
+            if (w->parts[p].owned && w->parts[p].reconcile)
+                reconcile(w, p);
+        int n = 0;
+        int64_t deadline = 0;
+        while (n < w->cfg->batch_max_events && !w->failed && !*stop) {
+            int timeout = 100;
+            if (n > 0) {
+                int64_t left = deadline - now_ms();
+                if (left <= 0)
+                    break;
+                timeout = (int)left;
+            }
+            rd_kafka_message_t *rkm = rd_kafka_consumer_poll(w->consumer, timeout);
+            if (rkm == NULL) {
+                if (n == 0)
+                    break;              /* idle: go round to check stop and reconciliation */
+                continue;
+            }
+            if (rkm->err) {
+                if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                    cons_log(CONS_LOG_WARN, "consume_error", "%s", rd_kafka_message_errstr(rkm));
+            } else {
+                if (n++ == 0)
+                    deadline = now_ms() + w->cfg->batch_max_ms;
+                process_record(w, rkm);
+            }
+            rd_kafka_message_destroy(rkm);
+        }
+        if (!w->failed)
+            commit_batch(w);
+        if (now_ms() >= next_stats) {
+            log_stats(w);
+            next_stats = now_ms() + 10000;
+        }
+    }
+    log_stats(w);
+    if (w->failed) {
+        snprintf(err, errcap, "%s", w->fatal);
+        return -1;
+    }
+    cons_log(CONS_LOG_INFO, "stopping", "leaving the consumer group");
+    rd_kafka_consumer_close(w->consumer);
+    return 0;
+}
+
+void cons_worker_destroy(cons_worker *w)
+{
+    if (w == NULL)
+        return;
+    if (w->consumer)
+        rd_kafka_destroy(w->consumer);
+    if (w->producer)
+        rd_kafka_destroy(w->producer);
+    for (int32_t p = 0; w->parts && p < w->n_partitions; p++) {
+        cons_outbox_entry_destroy(w->parts[p].entry);
+        free(w->parts[p].dirty);
+    }
+    free(w->parts);
+    cons_ledger_destroy(w->ledger);
+    cons_ledger_batch_destroy(w->lbatch);
+    schema_registry_destroy(w->schemas);
+    cons_partners_destroy(w->partners);
+    proc_outputs_free(&w->out);
+    free(w->buf);
+    free(w);
+}

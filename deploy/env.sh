@@ -14,7 +14,7 @@ export KAFKA_PORT="${KAFKA_PORT:-19092}"
 export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 export KAFKA_BOOTSTRAP="127.0.0.1:${KAFKA_PORT}"
 # Fixed cluster id (base64url of the 16 bytes "pi-local-cluster"): no JVM needed to mint one.
-export PI_KAFKA_CLUSTER_ID="${PI_KAFKA_CLUSTER_ID:-cGktbG9jYWwtY2x1c3Rlcg}"
+export KAFKA_CLUSTER_ID="${KAFKA_CLUSTER_ID:-cGktbG9jYWwtY2x1c3Rlcg}"
 export REDIS_PORT="${REDIS_PORT:-16379}"
 export PI_PARTITIONS="${PI_PARTITIONS:-6}"
 
@@ -23,9 +23,9 @@ export PI_TOPIC_REGISTRATIONS="${PI_TOPIC_REGISTRATIONS:-partner.registrations}"
 export PI_TOPIC_SURVEYS="${PI_TOPIC_SURVEYS:-partner.surveys}"
 export PI_TOPIC_PAYOUTS="${PI_TOPIC_PAYOUTS:-incentive.payouts}"
 export PI_TOPIC_ALERTS="${PI_TOPIC_ALERTS:-incentive.alerts}"
-export PI_TOPIC_DLQ="${PI_TOPIC_DLQ:-incentive.dead-letters}"
+export PI_TOPIC_DEAD_LETTERS="${PI_TOPIC_DEAD_LETTERS:-incentive.dead-letters}"
 PI_TOPICS=("$PI_TOPIC_SALES" "$PI_TOPIC_REGISTRATIONS" "$PI_TOPIC_SURVEYS"
-           "$PI_TOPIC_PAYOUTS" "$PI_TOPIC_ALERTS" "$PI_TOPIC_DLQ")
+           "$PI_TOPIC_PAYOUTS" "$PI_TOPIC_ALERTS" "$PI_TOPIC_DEAD_LETTERS")
 
 # Layout of the state dir.
 KAFKA_HOME="$PI_STATE_DIR/kafka-$KAFKA_VERSION"   # jars only; survives --wipe

@@ -61,8 +61,8 @@ PROPS
 # Format once: meta.properties in the log dir means the storage already belongs to a
 # cluster (re-formatting would refuse anyway, or wipe the data with --ignore-formatted).
 if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
-  log "formatting Kafka storage in $KAFKA_DIR/data (cluster id $PI_KAFKA_CLUSTER_ID)"
-  kafka_java kafka.tools.StorageTool format --standalone -t "$PI_KAFKA_CLUSTER_ID" \
+  log "formatting Kafka storage in $KAFKA_DIR/data (cluster id $KAFKA_CLUSTER_ID)"
+  kafka_java kafka.tools.StorageTool format --standalone -t "$KAFKA_CLUSTER_ID" \
       -c "$KAFKA_DIR/server.properties" >"$KAFKA_DIR/logs/format.log" 2>&1 \
     || die "kafka storage format failed (log: $KAFKA_DIR/logs/format.log)"
 fi

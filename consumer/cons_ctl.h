@@ -1,0 +1,88 @@
+/*
+ * cons_ctl.h — the subcommands of incentivectl (SPEC §10) and the small helpers they share.
+ *
+ * Each subcommand is a function `int cons_ctl_NAME(const cons_config *cfg, int argc,
+ * char **argv)`: argv[0] is the subcommand's name and argv[1..argc) its own arguments
+ * (the global `--config FILE` / `--key=value` options have already been read into cfg).
+ * It writes its result to stdout, diagnostics to stderr, and returns the process exit
+ * code below. Nothing here calls exit().
+ */
+#ifndef CONS_CTL_H
+#define CONS_CTL_H
+
+#include <hiredis/hiredis.h>
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cons_config.h"
+#include "schema_registry.h"
+
+/* Exit codes shared by every subcommand. */
+enum {
+    CONS_CTL_OK = 0,
+    CONS_CTL_FAILED = 1,     /* the command ran and failed (I/O, bad file, delivery) */
+    CONS_CTL_USAGE = 2,      /* bad arguments: a usage line was printed */
+    CONS_CTL_TIMEOUT = 3     /* `lag --wait` gave up before the lag reached 0 */
+};
+
+int cons_ctl_validate(const cons_config *cfg, int argc, char **argv);
+int cons_ctl_produce(const cons_config *cfg, int argc, char **argv);
+int cons_ctl_leaderboard(const cons_config *cfg, int argc, char **argv);
+int cons_ctl_partner(const cons_config *cfg, int argc, char **argv);
+int cons_ctl_kpi(const cons_config *cfg, int argc, char **argv);
+int cons_ctl_dump(const cons_config *cfg, int argc, char **argv);
+int cons_ctl_lag(const cons_config *cfg, int argc, char **argv);
+int cons_ctl_stats(const cons_config *cfg, int argc, char **argv);
+
+/* ---- argument helpers (cons_ctl_args.c) -------------------------------------------- */
+
+/* Matches argv[*i] against the option `name` ("--top") that takes a value, written
+ * "--top 5" or "--top=5". On a match *value points into argv and *i is advanced past a
+ * separate value.
+ * @returns 1 on a match, 0 when argv[*i] is something else, -1 when the value is
+ *          missing (the caller prints its usage). */
+int cons_ctl_opt(int argc, char **argv, int *i, const char *name, const char **value);
+
+/* Parses a whole decimal integer in [min, max].
+ * @returns 0, or -1 when text is not such a number. */
+int cons_ctl_parse_int(const char *text, long long min, long long max, long long *out);
+
+/* Prints "usage: incentivectl [global options] LINE" to stderr.
+ * @returns CONS_CTL_USAGE, so callers can `return cons_ctl_usage(...)`. */
+int cons_ctl_usage(const char *line);
+
+/* Writes minor units as major units with 2 decimals and thousands separators,
+ * e.g. -123456789 → "-1,234,567.89". cap of 32 always suffices. */
+void cons_ctl_format_minor(int64_t minor, char *out, size_t cap);
+
+/* @returns a new registry with the embedded schemas plus cfg's schema.map when set, or
+ *          NULL with a sentence in err. The caller destroys it. */
+schema_registry *cons_ctl_registry_new(const cons_config *cfg, char *err, size_t errcap);
+
+/* @returns data as a new NUL-terminated lowercase hex string (2 × len + 1 bytes) that the
+ *          caller frees, or NULL when memory ran out. */
+char *cons_ctl_hex(const void *data, size_t len);
+
+/* ---- Kafka (cons_ctl_kafka.c) ------------------------------------------------------ */
+
+/* A read_committed consumer built by cons_kafka_consumer_new from cfg, but in consumer
+ * group `group_id` (NULL: cfg's group.id) and, when partition_eof is true, reporting the
+ * end of each partition (enable.partition.eof). The handle never subscribes: callers
+ * assign partitions or only query offsets, so it never joins, and never disturbs, the
+ * group. @returns the handle (caller closes and destroys it) or NULL with err set. */
+rd_kafka_t *cons_ctl_consumer_new(const cons_config *cfg, const char *group_id,
+                                  bool partition_eof, char *err, size_t errcap);
+
+/* Writes a consumer group id no one else uses ("incentivectl-NAME-<pid>-<ns clock>"),
+ * for readers that must never share offsets. */
+void cons_ctl_throwaway_group(const char *name, char *out, size_t cap);
+
+/* ---- Redis (cons_ctl_redis.c) ---------------------------------------------------- */
+
+/* Connects to cfg's Redis (5 s timeout) and authenticates when redis.password is set.
+ * @returns the context (caller frees it with redisFree) or NULL with a sentence in err. */
+redisContext *cons_ctl_redis_connect(const cons_config *cfg, char *err, size_t errcap);
+
+#endif

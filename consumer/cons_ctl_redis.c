@@ -1,0 +1,525 @@
+/*
+ * cons_ctl_redis.c — the read-only views of the public Redis layout (SPEC §8):
+ * `leaderboard`, `partner` and `kpi`.
+ *
+ * These commands only read (SCAN, ZREVRANGE, ZCARD, HMGET, HGETALL), so they are safe to
+ * run against the live ledger at any time. Amounts are shown in major units of the
+ * program currency when the program file can be read, else in minor units.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cons_ctl.h"
+#include "cons_program.h"
+
+#define LB_USAGE                                                                           \
+    "leaderboard --program ID [--period 2026-Q4] [--metric revenue|points] [--region R] "  \
+    "[--top N]"
+#define PARTNER_USAGE "partner ID [ID...]"
+#define KPI_USAGE "kpi --program ID [--period 2026-Q4]"
+
+#define CONNECT_TIMEOUT_S 5
+#define COMMAND_TIMEOUT_S 30
+#define KEY_CAP 1024
+#define MAX_TOP 100000
+
+redisContext *cons_ctl_redis_connect(const cons_config *cfg, char *err, size_t errcap)
+{
+    struct timeval connect_timeout = {CONNECT_TIMEOUT_S, 0}, timeout = {COMMAND_TIMEOUT_S, 0};
+    redisContext *c = redisConnectWithTimeout(cfg->redis_host, cfg->redis_port,
+                                              connect_timeout);
+    redisReply *r = NULL;
+
+    if (c == NULL || c->err) {
+        snprintf(err, errcap, "cannot connect to Redis at %s:%d: %s", cfg->redis_host,
+                 cfg->redis_port, c ? c->errstr : "out of memory");
+        goto fail;
+    }
+    redisSetTimeout(c, timeout);
+    if (cfg->redis_password != NULL && cfg->redis_password[0] != '\0') {
+        r = redisCommand(c, "AUTH %s", cfg->redis_password);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+            /* Redis's message never contains the password; ours must not either. */
+            snprintf(err, errcap, "Redis AUTH failed: %s",
+                     r ? r->str : c->errstr);
+            goto fail;
+        }
+        freeReplyObject(r);
+    }
+    return c;
+fail:
+    if (r != NULL)
+        freeReplyObject(r);
+    if (c != NULL)
+        redisFree(c);
+    return NULL;
+}
+
+/* ---- helpers ----------------------------------------------------------------------- */
+
+/* Copies s into out with the glob characters of SCAN MATCH escaped. */
+static void glob_escape(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *s && n + 2 < cap; s++) {
+        if (strchr("*?[]\\", *s))
+            out[n++] = '\\';
+        out[n++] = *s;
+    }
+    out[n] = '\0';
+}
+
+/* Finds the greatest period P for which the key prefix + P + suffix exists (periods of
+ * one program compare as strings: "2026-Q4" < "2027-Q1", "2026-09" < "2026-10").
+ * @returns 1 with out set, 0 when there is none, -1 with err set on a Redis error. */
+static int discover_period(redisContext *c, const char *prefix, const char *suffix, char *out,
+                           size_t cap, char *err, size_t errcap)
+{
+    char pattern[2 * KEY_CAP], esc_prefix[2 * KEY_CAP], esc_suffix[KEY_CAP];
+    char cursor[32] = "0";
+    size_t np = strlen(prefix), ns = strlen(suffix);
+    int found = 0;
+
+    glob_escape(prefix, esc_prefix, sizeof esc_prefix);
+    glob_escape(suffix, esc_suffix, sizeof esc_suffix);
+    snprintf(pattern, sizeof pattern, "%s*%s", esc_prefix, esc_suffix);
+    out[0] = '\0';
+    do {
+        redisReply *r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING ||
+            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            snprintf(err, errcap, "Redis SCAN failed: %s",
+                     r == NULL ? c->errstr : r->type == REDIS_REPLY_ERROR ? r->str
+                                                                          : "unexpected reply");
+            if (r != NULL)
+                freeReplyObject(r);
+            return -1;
+        }
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        for (size_t k = 0; k < r->element[1]->elements; k++) {
+            const redisReply *e = r->element[1]->element[k];
+            if (e->type != REDIS_REPLY_STRING || e->len <= np + ns)
+                continue;
+            /* The period is what lies between prefix and suffix, without ':' (region
+             * leaderboards "...:P:region:R:revenue" match the pattern too). */
+            char period[KEY_CAP];
+            size_t plen = e->len - np - ns;
+            if (memchr(e->str + np, ':', plen) != NULL || plen >= cap)
+                continue;
+            memcpy(period, e->str + np, plen);
+            period[plen] = '\0';
+            if (!found || strcmp(period, out) > 0) {
+                memcpy(out, period, plen + 1);
+                found = 1;
+            }
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    return found;
+}
+
+/* A sorted-set score or hash value that holds an integer (Redis prints integral doubles
+ * without a fraction). @returns 0 or -1. */
+static int parse_amount(const char *s, int64_t *out)
+{
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    if (end != s && *end == '\0') {
+        *out = v;
+        return 0;
+    }
+    double d = strtod(s, &end);
+    if (end == s || *end != '\0' || d != d || d > 9.2e18 || d < -9.2e18)
+        return -1;
+    *out = (int64_t)(d < 0 ? d - 0.5 : d + 0.5);
+    return 0;
+}
+
+/* Loads the program file to learn currencies; a failure only means amounts stay in minor
+ * units, so it is a note, not an error. */
+static proc_program *load_programs_quietly(const cons_config *cfg, int *n)
+{
+    proc_program *programs = NULL;
+    char err[1024];
+
+    *n = 0;
+    if (cons_program_load(cfg->program_file, &programs, n, err, sizeof err) != 0) {
+        fprintf(stderr, "note: amounts in minor units (program file not read: %s)\n", err);
+        return NULL;
+    }
+    return programs;
+}
+
+static const proc_program *find_program(const proc_program *programs, int n, const char *id)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(programs[i].id, id) == 0)
+            return &programs[i];
+    return NULL;
+}
+
+/* "1,234.56 EUR" when the currency is known, else the minor units. */
+static void format_amount(int64_t minor, const char *currency, char *out, size_t cap)
+{
+    char major[40];
+    if (currency == NULL) {
+        snprintf(out, cap, "%" PRId64, minor);
+        return;
+    }
+    cons_ctl_format_minor(minor, major, sizeof major);
+    snprintf(out, cap, "%s %s", major, currency);
+}
+
+static const char *reply_str(const redisReply *r)
+{
+    return r != NULL && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
+               ? r->str
+               : "";
+}
+
+/* ---- leaderboard ------------------------------------------------------------------- */
+
+typedef struct {
+    const char *program;
+    const char *period;
+    const char *metric;
+    const char *region;
+    long long top;
+} lb_args;
+
+static int lb_parse(int argc, char **argv, lb_args *a)
+{
+    a->metric = "revenue";
+    a->top = 10;
+    for (int i = 1; i < argc; i++) {
+        const char *val = NULL;
+        int m;
+        if ((m = cons_ctl_opt(argc, argv, &i, "--program", &val)) != 0)
+            a->program = val;
+        else if ((m = cons_ctl_opt(argc, argv, &i, "--period", &val)) != 0)
+            a->period = val;
+        else if ((m = cons_ctl_opt(argc, argv, &i, "--metric", &val)) != 0)
+            a->metric = val;
+        else if ((m = cons_ctl_opt(argc, argv, &i, "--region", &val)) != 0)
+            a->region = val;
+        else if ((m = cons_ctl_opt(argc, argv, &i, "--top", &val)) != 0) {
+            if (m > 0 && cons_ctl_parse_int(val, 1, MAX_TOP, &a->top))
+                m = -1;
+        } else
+            m = -1;
+        if (m < 0)
+            return -1;
+    }
+    if (a->program == NULL || a->program[0] == '\0' || strchr(a->program, ':') ||
+        (strcmp(a->metric, "revenue") != 0 && strcmp(a->metric, "points") != 0) ||
+        (a->region != NULL && strcmp(a->metric, "revenue") != 0) ||
+        (a->period != NULL && (a->period[0] == '\0' || strchr(a->period, ':'))))
+        return -1;
+    return 0;
+}
+
+int cons_ctl_leaderboard(const cons_config *cfg, int argc, char **argv)
+{
+    lb_args a;
+    redisContext *c = NULL;
+    redisReply *range = NULL, *card = NULL, **partners = NULL;
+    proc_program *programs = NULL;
+    const proc_program *prog = NULL;
+    const char *ns = cfg->redis_namespace;
+    char err[1024], key[KEY_CAP], prefix[KEY_CAP], period[64], score_head[48];
+    char (*scores)[48] = NULL;        /* the formatted score of each row */
+    int n_programs = 0, rc = CONS_CTL_FAILED;
+    int w_partner = (int)strlen("PARTNER"), w_score, w_tier = (int)strlen("TIER");
+    size_t rows = 0;
+
+    memset(&a, 0, sizeof a);
+    if (lb_parse(argc, argv, &a) != 0)
+        return cons_ctl_usage(LB_USAGE " (--region needs --metric revenue)");
+    if ((c = cons_ctl_redis_connect(cfg, err, sizeof err)) == NULL)
+        goto fail;
+    if (a.period != NULL) {
+        snprintf(period, sizeof period, "%s", a.period);
+    } else {
+        snprintf(prefix, sizeof prefix, "%s:lb:%s:", ns, a.program);
+        int found = discover_period(c, prefix, ":revenue", period, sizeof period, err,
+                                    sizeof err);
+        if (found < 0)
+            goto fail;
+        if (found == 0) {
+            snprintf(err, sizeof err, "no leaderboard of program %s in namespace %s",
+                     a.program, ns);
+            goto fail;
+        }
+    }
+    if (a.region != NULL)
+        snprintf(key, sizeof key, "%s:lb:%s:%s:region:%s:revenue", ns, a.program, period,
+                 a.region);
+    else
+        snprintf(key, sizeof key, "%s:lb:%s:%s:%s", ns, a.program, period, a.metric);
+
+    /* One round trip for the board, then one pipelined round for the partners' tiers. */
+    redisAppendCommand(c, "ZREVRANGE %s 0 %lld WITHSCORES", key, a.top - 1);
+    redisAppendCommand(c, "ZCARD %s", key);
+    if (redisGetReply(c, (void **)&range) != REDIS_OK ||
+        redisGetReply(c, (void **)&card) != REDIS_OK) {
+        snprintf(err, sizeof err, "Redis: %s", c->errstr);
+        goto fail;
+    }
+    if (range->type != REDIS_REPLY_ARRAY || card->type != REDIS_REPLY_INTEGER) {
+        snprintf(err, sizeof err, "Redis: %s: %s", key,
+                 range->type == REDIS_REPLY_ERROR ? range->str : "not a sorted set");
+        goto fail;
+    }
+    rows = range->elements / 2;
+    if (rows > 0 && ((partners = calloc(rows, sizeof *partners)) == NULL ||
+                     (scores = calloc(rows, sizeof *scores)) == NULL)) {
+        snprintf(err, sizeof err, "out of memory");
+        goto fail;
+    }
+    for (size_t k = 0; k < rows; k++)
+        redisAppendCommand(c, "HMGET %s:partner:%s tier region", ns,
+                           reply_str(range->element[2 * k]));
+    for (size_t k = 0; k < rows; k++)
+        if (redisGetReply(c, (void **)&partners[k]) != REDIS_OK) {
+            snprintf(err, sizeof err, "Redis: %s", c->errstr);
+            goto fail;
+        }
+
+    if (strcmp(a.metric, "revenue") == 0) {
+        programs = load_programs_quietly(cfg, &n_programs);
+        prog = find_program(programs, n_programs, a.program);
+    }
+    /* Column widths from the content, so the table stays aligned for any ids. */
+    snprintf(score_head, sizeof score_head, "%s%s%s%s", strcmp(a.metric, "revenue") == 0 ?
+             "REVENUE" : "POINTS", prog ? " (" : "", prog ? prog->currency : "", prog ? ")" : "");
+    if (strcmp(a.metric, "revenue") == 0 && prog == NULL)
+        snprintf(score_head, sizeof score_head, "REVENUE (minor units)");
+    w_score = (int)strlen(score_head);
+    for (size_t k = 0; k < rows; k++) {
+        int64_t v = 0;
+        const char *member = reply_str(range->element[2 * k]);
+        if (parse_amount(reply_str(range->element[2 * k + 1]), &v) != 0)
+            snprintf(scores[k], sizeof scores[k], "%s", reply_str(range->element[2 * k + 1]));
+        else if (prog != NULL)
+            cons_ctl_format_minor(v, scores[k], sizeof scores[k]);
+        else
+            snprintf(scores[k], sizeof scores[k], "%" PRId64, v);
+        if ((int)strlen(member) > w_partner)
+            w_partner = (int)strlen(member);
+        if ((int)strlen(scores[k]) > w_score)
+            w_score = (int)strlen(scores[k]);
+        const redisReply *h = partners[k];
+        if (h->type == REDIS_REPLY_ARRAY && h->elements == 2 &&
+            (int)strlen(reply_str(h->element[0])) > w_tier)
+            w_tier = (int)strlen(reply_str(h->element[0]));
+    }
+    printf("%s %s %s%s%s: top %zu of %lld\n", a.program, period, a.metric,
+           a.region ? " in " : "", a.region ? a.region : "", rows, card->integer);
+    printf("%4s  %-*s  %*s  %-*s  %s\n", "RANK", w_partner, "PARTNER", w_score, score_head,
+           w_tier, "TIER", "REGION");
+    for (size_t k = 0; k < rows; k++) {
+        const redisReply *h = partners[k];
+        bool ok = h->type == REDIS_REPLY_ARRAY && h->elements == 2;
+        printf("%4zu  %-*s  %*s  %-*s  %s\n", k + 1, w_partner,
+               reply_str(range->element[2 * k]), w_score, scores[k], w_tier,
+               ok && h->element[0]->type == REDIS_REPLY_STRING ? h->element[0]->str : "-",
+               ok && h->element[1]->type == REDIS_REPLY_STRING ? h->element[1]->str : "-");
+    }
+    rc = CONS_CTL_OK;
+    goto done;
+fail:
+    fprintf(stderr, "incentivectl leaderboard: %s\n", err);
+done:
+    for (size_t k = 0; partners != NULL && k < rows; k++)
+        if (partners[k] != NULL)
+            freeReplyObject(partners[k]);
+    free(partners);
+    free(scores);
+    if (range != NULL)
+        freeReplyObject(range);
+    if (card != NULL)
+        freeReplyObject(card);
+    if (c != NULL)
+        redisFree(c);
+    cons_program_free(programs);
+    return rc;
+}
+
+/* ---- partner ----------------------------------------------------------------------- */
+
+/* The fields cons_layout writes, in the order a person reads them. */
+static const char *const partner_fields[] = {
+    "program", "region", "tier", "period", "revenue_minor", "points", "next_tier",
+    "distance_to_next_tier_minor", "certifications", "period_payouts_minor", "nps", NULL};
+
+static bool is_money_field(const char *field)
+{
+    size_t n = strlen(field);
+    return n > 6 && strcmp(field + n - 6, "_minor") == 0;
+}
+
+/* Prints "  field  value", with "(1,234.56 EUR)" after money when the currency is known. */
+static void print_field(const char *field, const char *value, const char *currency)
+{
+    int64_t v;
+    char amount[64];
+
+    if (currency != NULL && is_money_field(field) && parse_amount(value, &v) == 0) {
+        format_amount(v, currency, amount, sizeof amount);
+        printf("  %-28s %s  (%s)\n", field, value, amount);
+    } else {
+        printf("  %-28s %s\n", field, value[0] ? value : "-");
+    }
+}
+
+static const char *hash_get(const redisReply *h, const char *field)
+{
+    for (size_t k = 0; k + 1 < h->elements; k += 2)
+        if (strcmp(reply_str(h->element[k]), field) == 0)
+            return reply_str(h->element[k + 1]);
+    return NULL;
+}
+
+static void print_hash(const redisReply *h, const char *const *order, const char *currency)
+{
+    for (int f = 0; order && order[f]; f++) {
+        const char *v = hash_get(h, order[f]);
+        if (v != NULL)
+            print_field(order[f], v, currency);
+    }
+    for (size_t k = 0; k + 1 < h->elements; k += 2) {   /* fields added later, as stored */
+        bool known = false;
+        for (int f = 0; order && order[f] && !known; f++)
+            known = strcmp(order[f], reply_str(h->element[k])) == 0;
+        if (!known)
+            print_field(reply_str(h->element[k]), reply_str(h->element[k + 1]), currency);
+    }
+}
+
+int cons_ctl_partner(const cons_config *cfg, int argc, char **argv)
+{
+    redisContext *c = NULL;
+    redisReply **replies = NULL;
+    proc_program *programs = NULL;
+    int n_programs = 0, n_ids = argc - 1, rc = CONS_CTL_FAILED, missing = 0;
+    char err[1024];
+
+    if (n_ids < 1)
+        return cons_ctl_usage(PARTNER_USAGE);
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] == '-' || argv[i][0] == '\0')
+            return cons_ctl_usage(PARTNER_USAGE);
+    if ((c = cons_ctl_redis_connect(cfg, err, sizeof err)) == NULL)
+        goto fail;
+    if ((replies = calloc((size_t)n_ids, sizeof *replies)) == NULL) {
+        snprintf(err, sizeof err, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < n_ids; i++)
+        redisAppendCommand(c, "HGETALL %s:partner:%s", cfg->redis_namespace, argv[i + 1]);
+    for (int i = 0; i < n_ids; i++)
+        if (redisGetReply(c, (void **)&replies[i]) != REDIS_OK) {
+            snprintf(err, sizeof err, "Redis: %s", c->errstr);
+            goto fail;
+        }
+    programs = load_programs_quietly(cfg, &n_programs);
+    for (int i = 0; i < n_ids; i++) {
+        const redisReply *h = replies[i];
+        if (h->type != REDIS_REPLY_ARRAY || h->elements == 0) {
+            fprintf(stderr, "incentivectl partner: %s: %s\n", argv[i + 1],
+                    h->type == REDIS_REPLY_ERROR ? h->str : "not found");
+            missing++;
+            continue;
+        }
+        const char *program = hash_get(h, "program");
+        const proc_program *prog = program ? find_program(programs, n_programs, program) : NULL;
+        printf("%spartner %s\n", i ? "\n" : "", argv[i + 1]);
+        print_hash(h, partner_fields, prog ? prog->currency : NULL);
+    }
+    rc = missing ? CONS_CTL_FAILED : CONS_CTL_OK;
+    goto done;
+fail:
+    fprintf(stderr, "incentivectl partner: %s\n", err);
+done:
+    for (int i = 0; replies != NULL && i < n_ids; i++)
+        if (replies[i] != NULL)
+            freeReplyObject(replies[i]);
+    free(replies);
+    if (c != NULL)
+        redisFree(c);
+    cons_program_free(programs);
+    return rc;
+}
+
+/* ---- kpi --------------------------------------------------------------------------- */
+
+int cons_ctl_kpi(const cons_config *cfg, int argc, char **argv)
+{
+    const char *program = NULL, *period_arg = NULL;
+    redisContext *c = NULL;
+    redisReply *h = NULL;
+    proc_program *programs = NULL;
+    const proc_program *prog = NULL;
+    int n_programs = 0, rc = CONS_CTL_FAILED;
+    char err[1024], key[KEY_CAP], prefix[KEY_CAP], period[64];
+
+    for (int i = 1; i < argc; i++) {
+        const char *val = NULL;
+        int m;
+        if ((m = cons_ctl_opt(argc, argv, &i, "--program", &val)) != 0)
+            program = val;
+        else if ((m = cons_ctl_opt(argc, argv, &i, "--period", &val)) != 0)
+            period_arg = val;
+        else
+            m = -1;
+        if (m < 0)
+            return cons_ctl_usage(KPI_USAGE);
+    }
+    if (program == NULL || program[0] == '\0' || strchr(program, ':') ||
+        (period_arg != NULL && (period_arg[0] == '\0' || strchr(period_arg, ':'))))
+        return cons_ctl_usage(KPI_USAGE);
+    if ((c = cons_ctl_redis_connect(cfg, err, sizeof err)) == NULL)
+        goto fail;
+    if (period_arg != NULL) {
+        snprintf(period, sizeof period, "%s", period_arg);
+    } else {
+        snprintf(prefix, sizeof prefix, "%s:kpi:%s:", cfg->redis_namespace, program);
+        int found = discover_period(c, prefix, "", period, sizeof period, err, sizeof err);
+        if (found < 0)
+            goto fail;
+        if (found == 0) {
+            snprintf(err, sizeof err, "no metrics of program %s in namespace %s", program,
+                     cfg->redis_namespace);
+            goto fail;
+        }
+    }
+    snprintf(key, sizeof key, "%s:kpi:%s:%s", cfg->redis_namespace, program, period);
+    h = redisCommand(c, "HGETALL %s", key);
+    if (h == NULL || h->type != REDIS_REPLY_ARRAY) {
+        snprintf(err, sizeof err, "Redis: %s: %s", key,
+                 h == NULL ? c->errstr : h->type == REDIS_REPLY_ERROR ? h->str : "not a hash");
+        goto fail;
+    }
+    if (h->elements == 0) {
+        snprintf(err, sizeof err, "%s: no metrics", key);
+        goto fail;
+    }
+    programs = load_programs_quietly(cfg, &n_programs);
+    prog = find_program(programs, n_programs, program);
+    printf("metrics of %s in %s\n", program, period);
+    print_hash(h, NULL, prog ? prog->currency : NULL);
+    rc = CONS_CTL_OK;
+    goto done;
+fail:
+    fprintf(stderr, "incentivectl kpi: %s\n", err);
+done:
+    if (h != NULL)
+        freeReplyObject(h);
+    if (c != NULL)
+        redisFree(c);
+    cons_program_free(programs);
+    return rc;
+}

@@ -86,6 +86,9 @@ static const conf_row rows[] = {
          "Least severe log lines written: `debug`, `info`, `warn` or `error`.")},
     INT("metrics.port", "0", metrics_port, 0, 65535,
         "Port of the HTTP `/metrics`, `/healthz` and `/readyz` endpoints; 0 turns them off."),
+    INT("fault.exit_after_ledger_commits", "0", fault_exit_after_ledger_commits, 0, INT32_MAX,
+        "Testing only: exit abruptly right after this many ledger commits, before their Kafka "
+        "transaction, to prove recovery from the outbox; 0 turns it off."),
 };
 
 #define N_ROWS ((int)(sizeof rows / sizeof rows[0]))

@@ -16,7 +16,7 @@
 #include "cons_ctl.h"
 #include "cons_kafka.h"
 
-#define LAG_USAGE "lag [--wait] [--timeout SECONDS]"
+#define LAG_USAGE "lag [--wait [--until N]] [--timeout SECONDS]"
 #define STATS_USAGE "stats"
 #define N_INPUT_TOPICS 3
 #define N_ALL_TOPICS 6
@@ -183,6 +183,7 @@ int cons_ctl_lag(const cons_config *cfg, int argc, char **argv)
     };
     bool wait = false;
     long long timeout_s = 120;
+    long long until = 0;             /* --wait returns once the total lag is <= this */
     rd_kafka_t *rk = NULL;
     int rc = CONS_CTL_FAILED;
     char err[1024];
@@ -193,6 +194,9 @@ int cons_ctl_lag(const cons_config *cfg, int argc, char **argv)
             wait = true;
         else if (cons_ctl_opt(argc, argv, &i, "--timeout", &val) > 0 &&
                  cons_ctl_parse_int(val, 0, 86400 * 7, &timeout_s) == 0)
+            continue;
+        else if (cons_ctl_opt(argc, argv, &i, "--until", &val) > 0 &&
+                 cons_ctl_parse_int(val, 0, INT64_MAX, &until) == 0)
             continue;
         else
             return cons_ctl_usage(LAG_USAGE);
@@ -218,7 +222,7 @@ int cons_ctl_lag(const cons_config *cfg, int argc, char **argv)
         if (measure_lag(rk, rows, N_INPUT_TOPICS, err, sizeof err) == 0) {
             measured = true;
             err[0] = '\0';
-            if (total_lag(rows, N_INPUT_TOPICS) == 0) {
+            if (total_lag(rows, N_INPUT_TOPICS) <= until) {
                 print_lag(cfg->group_id, rows, N_INPUT_TOPICS);
                 rc = CONS_CTL_OK;
                 goto done;

@@ -1,5 +1,6 @@
 #include "cons_kafka.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -83,8 +84,19 @@ rd_kafka_t *cons_kafka_consumer_new(const cons_config *cfg,
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
-    if (rebalance_cb)
+    if (rebalance_cb) {
+        /* A group member (the worker): static membership under its worker.id, so a
+         * restarted worker takes its partitions back at once instead of waiting for the
+         * dead member's session to time out. Users may override it via kafka.*. */
+        bool user_set = false;
+        for (int i = 0; i < cfg->n_kafka; i++)
+            user_set |= strcmp(cfg->kafka[i].name, "group.instance.id") == 0;
+        if (!user_set && set(conf, "group.instance.id", cfg->worker_id, err, errcap)) {
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
         rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    }
     rd_kafka_conf_set_opaque(conf, opaque);
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
     if (rk == NULL) {

@@ -60,6 +60,7 @@ struct cons_worker {
     proc_event ev;
     proc_outputs out;
     uint8_t *buf;
+    uint64_t ledger_commits;         /* for fault.exit_after_ledger_commits */
     bool failed;                     /* a callback hit a fatal error: see fatal */
     char fatal[512];
     struct {
@@ -562,6 +563,14 @@ static int commit_to_ledger(cons_worker *w, int32_t p)
     }
     memcpy(ps->next, ps->batch_next, sizeof ps->next);
     ps->seq = seq;
+    /* The crash the protocol exists for: the ledger has the batch, Kafka does not. The
+     * next owner must publish it from the outbox (tests/e2e/test_crash.sh). */
+    if (w->cfg->fault_exit_after_ledger_commits > 0 &&
+        ++w->ledger_commits == (uint64_t)w->cfg->fault_exit_after_ledger_commits) {
+        cons_log(CONS_LOG_WARN, "fault_injected", "exiting after ledger commit %" PRIu64
+                 " as configured (fault.exit_after_ledger_commits)", w->ledger_commits);
+        raise(SIGKILL);              /* as abrupt as kill -9: no cleanup, no flush */
+    }
     for (int i = 0; i < ps->n_dirty; i++) {
         ps->dirty[i]->dirty = false;
         ps->dirty[i]->n_touched = 0;

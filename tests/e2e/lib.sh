@@ -12,6 +12,7 @@ set -euo pipefail
 export PI_STATE_DIR="${PI_TEST_STATE_DIR:-/tmp/partner-incentives-test}"
 export KAFKA_PORT="${PI_TEST_KAFKA_PORT:-29092}"
 export REDIS_PORT="${PI_TEST_REDIS_PORT:-26379}"
+export PI_PARTITIONS="${PI_PARTITIONS:-6}"
 # The worker and incentivectl read these (config keys kafka.bootstrap.servers, redis.port).
 export PI_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT"
 export PI_REDIS_PORT="$REDIS_PORT"

@@ -3,11 +3,12 @@
  * file (SPEC §5), offline.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "cons_ctl.h"
 #include "cons_program.h"
 
-#define USAGE "validate [FILE]   (default: the program_file setting)"
+#define USAGE "validate [FILE | --describe]   (default: the program_file setting)"
 
 int cons_ctl_validate(const cons_config *cfg, int argc, char **argv)
 {
@@ -16,6 +17,10 @@ int cons_ctl_validate(const cons_config *cfg, int argc, char **argv)
     char err[1024];
     const char *path = cfg->program_file;
 
+    if (argc == 2 && strcmp(argv[1], "--describe") == 0) {
+        cons_program_describe(stdout);     /* the reference of every program-file key */
+        return CONS_CTL_OK;
+    }
     if (argc > 2 || (argc == 2 && argv[1][0] == '-' && argv[1][1] != '\0'))
         return cons_ctl_usage(USAGE);
     if (argc == 2)

@@ -78,9 +78,10 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Records the first fatal error; the loop stops at its next check and run() returns it. */
-static void fail(cons_worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail(cons_worker *w, const char *fmt, ...)
+/* Records the first fatal error; the loop stops at its next check and run() returns it.
+ * @returns -1, so callers can `return fail(...)`. */
+static int fail(cons_worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(cons_worker *w, const char *fmt, ...)
 {
     va_list ap;
     if (!w->failed) {
@@ -89,6 +90,7 @@ static void fail(cons_worker *w, const char *fmt, ...)
         va_end(ap);
     }
     w->failed = true;
+    return -1;
 }
 
 static int in_topic_index(const cons_worker *w, const char *name)
@@ -150,7 +152,7 @@ static int produce_entry(cons_worker *w, int32_t p, const uint8_t *bytes, size_t
     int rc;
 
     if (cons_outbox_reader_init(&rd, bytes, len) != 0) {
-        fail(w, "outbox entry of partition %s is corrupt", "?");
+        fail(w, "outbox entry of partition %d is corrupt", (int)p);
         return -1;
     }
     while ((rc = cons_outbox_reader_next(&rd, &rec)) > 0) {
@@ -182,7 +184,7 @@ static int produce_entry(cons_worker *w, int32_t p, const uint8_t *bytes, size_t
         }
     }
     if (rc < 0) {
-        fail(w, "outbox entry is corrupt%s", "");
+        fail(w, "outbox entry of partition %d is corrupt", (int)p);
         return -1;
     }
     return 0;
@@ -281,7 +283,8 @@ static int reconcile(cons_worker *w, int32_t p)
                      w->in_topics[t], (int)p, kafka[t], ps->next[t]);
     }
     if (cons_ledger_outbox_read(w->ledger, p, &ob) != CONS_LEDGER_OK) {
-        fail(w, "cannot read the outbox of partition %s", "p");
+        fail(w, "cannot read the outbox of partition %d: %s", (int)p,
+             cons_ledger_last_error(w->ledger));
         goto done;
     }
     const int64_t *gap_end = NULL;
@@ -304,14 +307,14 @@ static int reconcile(cons_worker *w, int32_t p)
         int r = commit_transaction(w, offs);
         if (r != 0) {
             if (r > 0)
-                fail(w, "republishing the outbox of a partition was aborted%s", "");
+                fail(w, "republishing the outbox of partition %d was aborted", (int)p);
             goto done;
         }
         cons_log(CONS_LOG_INFO, "reconciled", "partition %d: republished %d outbox entries the "
                  "previous owner had not published", (int)p, n_gap);
     }
     if (cons_ledger_trim(w->ledger, p, ps->token, ps->next, &trimmed) == CONS_LEDGER_FENCED) {
-        fail(w, "partition fenced during reconciliation%s", "");
+        fail(w, "partition %d was taken over during reconciliation", (int)p);
         goto done;
     }
     ps->reconcile = false;
@@ -334,7 +337,8 @@ static void assign(cons_worker *w, rd_kafka_topic_partition_list_t *parts)
             continue;
         if (!ps->owned) {
             if (cons_ledger_acquire(w->ledger, p, &ps->token, ps->next, &ps->seq) != CONS_LEDGER_OK) {
-                fail(w, "cannot take the fencing token of a partition: %s", "Redis unavailable");
+                fail(w, "cannot take the fencing token of partition %d: %s", (int)p,
+                     cons_ledger_last_error(w->ledger));
                 break;
             }
             ps->owned = true;
@@ -384,7 +388,7 @@ static int add_output(cons_worker *w, part_state *ps, int topic, const char *key
                       size_t len)
 {
     if (cons_outbox_entry_add_record(ps->entry, topic, key, strlen(key), w->buf, len, NULL, 0)) {
-        fail(w, "out of memory adding an output%s", "");
+        fail(w, "out of memory adding an output");
         return -1;
     }
     return 0;
@@ -412,7 +416,7 @@ static int dead_letter(cons_worker *w, part_state *ps, const rd_kafka_message_t 
              (int)rkm->partition, rkm->offset, reason_name, detail);
     if (cons_outbox_entry_add_record(ps->entry, OUT_DLQ, rkm->key, rkm->key_len, rkm->payload,
                                      rkm->len, h, 5)) {
-        fail(w, "out of memory adding a dead letter%s", "");
+        fail(w, "out of memory adding a dead letter");
         return -1;
     }
     return 0;
@@ -430,12 +434,12 @@ static cons_partner_entry *partner(cons_worker *w, const char *id, int32_t p)
     cons_layout_state_key(key, sizeof key, w->cfg->redis_namespace, id);
     const char *keys[1] = {key};
     if (cons_ledger_get_blobs(w->ledger, 1, keys, &blob) != CONS_LEDGER_OK) {
-        fail(w, "cannot load partner state from Redis%s", "");
+        fail(w, "cannot load the state of partner %s: %s", id, cons_ledger_last_error(w->ledger));
         return NULL;
     }
     e = cons_partners_add(w->partners, id, p);
     if (e == NULL)
-        fail(w, "out of memory caching a partner%s", "");
+        fail(w, "out of memory caching a partner");
     else if (blob.data && proc_partner_decode(&e->state, blob.data, blob.len) != 0)
         fail(w, "stored state of partner %s is corrupt", id);
     free(blob.data);
@@ -488,7 +492,7 @@ static int process_record(cons_worker *w, const rd_kafka_message_t *rkm)
     if (proc_apply(&w->catalog, &e->state, &w->ev, &w->out) != 0) {
         /* The partner may be half changed: drop it so it is reloaded from the ledger. */
         cons_partners_drop(w->partners, w->ev.partner_id);
-        fail(w, "out of memory applying an event%s", "");
+        fail(w, "out of memory applying an event");
         return -1;
     }
     if (w->out.reason != PROC_DLQ_NONE)
@@ -501,18 +505,18 @@ static int process_record(cons_worker *w, const rd_kafka_message_t *rkm)
         size_t len = 0;
         if (schema_encode_payout(w->schemas, &w->out.payouts[i], w->buf, ENCODE_CAP, &len) ||
             add_output(w, ps, OUT_PAYOUTS, w->out.payouts[i].partner_id, len))
-            return fail(w, "cannot encode a payout%s", ""), -1;
+            return fail(w, "cannot encode a payout of event %s", w->ev.event_id);
     }
     for (int i = 0; i < w->out.n_alerts; i++) {
         size_t len = 0;
         if (schema_encode_alert(w->schemas, &w->out.alerts[i], w->buf, ENCODE_CAP, &len) ||
             add_output(w, ps, OUT_ALERTS, w->out.alerts[i].partner_id, len))
-            return fail(w, "cannot encode an alert%s", ""), -1;
+            return fail(w, "cannot encode an alert of event %s", w->ev.event_id);
     }
     w->stats.payouts += (uint64_t)w->out.n_payouts;
     w->stats.alerts += (uint64_t)w->out.n_alerts;
     if (w->out.changed && mark_dirty(ps, e, &w->out))
-        return fail(w, "out of memory%s", ""), -1;
+        return fail(w, "out of memory marking a partner changed");
     return 0;
 }
 
@@ -533,7 +537,7 @@ static int commit_to_ledger(cons_worker *w, int32_t p)
         const proc_program *prog = e->state.enrolled
                                        ? proc_catalog_find(&w->catalog, e->state.program_id) : NULL;
         if (cons_layout_partner(w->lbatch, ns, prog, e))
-            return fail(w, "out of memory building a ledger batch%s", ""), -1;
+            return fail(w, "out of memory building a ledger batch");
         bool seen = prog == NULL;
         for (int j = 0; j < n_noticed && !seen; j++)
             seen = noticed[j] == prog;
@@ -542,24 +546,24 @@ static int commit_to_ledger(cons_worker *w, int32_t p)
     }
     for (int j = 0; j < n_noticed; j++)
         if (cons_layout_notice(w->lbatch, ns, noticed[j]->id, ps->n_dirty))
-            return fail(w, "out of memory building a ledger batch%s", ""), -1;
+            return fail(w, "out of memory building a ledger batch");
     const uint8_t *bytes = NULL;
     size_t len = 0;
     if (cons_outbox_entry_count(ps->entry) > 0) {
         if (cons_outbox_entry_finish(ps->entry, ps->seq + 1, ps->batch_next, N_IN, &bytes, &len) ||
             cons_ledger_batch_outbox(w->lbatch, bytes, len))
-            return fail(w, "out of memory building an outbox entry%s", ""), -1;
+            return fail(w, "out of memory building an outbox entry");
     }
     int64_t seq = 0;
     switch (cons_ledger_commit(w->ledger, w->lbatch, &seq, err, sizeof err)) {
     case CONS_LEDGER_OK:
         break;
     case CONS_LEDGER_FENCED:
-        return fail(w, "another worker took over a partition (fenced): %s", err), -1;
+        return fail(w, "another worker took over partition %d (fenced): %s", (int)p, err);
     case CONS_LEDGER_CONFLICT:
-        return fail(w, "ledger offsets moved under this worker: %s", err), -1;
+        return fail(w, "ledger offsets of partition %d moved under this worker: %s", (int)p, err);
     default:
-        return fail(w, "ledger commit failed: %s", err), -1;
+        return fail(w, "ledger commit of partition %d failed: %s", (int)p, err);
     }
     memcpy(ps->next, ps->batch_next, sizeof ps->next);
     ps->seq = seq;

@@ -16,6 +16,7 @@
 #include "cons_layout.h"
 #include "cons_ledger.h"
 #include "cons_log.h"
+#include "cons_metrics.h"
 #include "cons_murmur2.h"
 #include "cons_outbox.h"
 #include "cons_partners.h"
@@ -63,9 +64,8 @@ struct cons_worker {
     uint64_t ledger_commits;         /* for fault.exit_after_ledger_commits */
     bool failed;                     /* a callback hit a fatal error: see fatal */
     char fatal[512];
-    struct {
-        uint64_t events, dead_letters, duplicates, payouts, alerts, batches;
-    } stats;
+    cons_metrics stats;              /* exposed on metrics.port */
+    cons_metrics_server *metrics;
 };
 
 static const proc_event_type in_types[N_IN] = {PROC_EVENT_SALE, PROC_EVENT_REGISTRATION,
@@ -301,6 +301,7 @@ static int reconcile(cons_worker *w, int32_t p)
             goto done;
         gap_end = en->end_offsets;
         n_gap++;
+        w->stats.reconciled_entries++;
     }
     if (n_gap > 0) {
         add_offsets(w, offs, p, gap_end);
@@ -585,6 +586,7 @@ static int commit_to_ledger(cons_worker *w, int32_t p)
 
 static int commit_batch(cons_worker *w)
 {
+    int64_t started = now_ms();
     rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(N_IN * 4);
     bool txn_open = false;
     int rc = -1;
@@ -629,6 +631,7 @@ static int commit_batch(cons_worker *w)
         cons_outbox_entry_reset(ps->entry);
     }
     w->stats.batches++;
+    w->stats.last_batch_ms = (double)(now_ms() - started);
     rc = 0;
 done:
     rd_kafka_topic_partition_list_destroy(offs);
@@ -725,6 +728,10 @@ cons_worker *cons_worker_new(const cons_config *cfg, const proc_program *program
     if (w->producer == NULL)
         goto fail;
 
+    if (cfg->metrics_port > 0 &&
+        (w->metrics = cons_metrics_server_new(cfg->metrics_port, err, errcap)) == NULL)
+        goto fail;
+
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(N_IN);
     for (int t = 0; t < N_IN; t++)
         rd_kafka_topic_partition_list_add(sub, w->in_topics[t], RD_KAFKA_PARTITION_UA);
@@ -740,6 +747,18 @@ cons_worker *cons_worker_new(const cons_config *cfg, const proc_program *program
 fail:
     cons_worker_destroy(w);
     return NULL;
+}
+
+static void serve_metrics(cons_worker *w)
+{
+    w->stats.owned_partitions = 0;
+    w->stats.reconcile_pending = false;
+    for (int32_t p = 0; p < w->n_partitions; p++) {
+        w->stats.owned_partitions += w->parts[p].owned;
+        w->stats.reconcile_pending |= w->parts[p].owned && w->parts[p].reconcile;
+    }
+    w->stats.cached_partners = cons_partners_count(w->partners);
+    cons_metrics_serve(w->metrics, &w->stats, w->cfg->worker_id);
 }
 
 static void log_stats(cons_worker *w)
@@ -786,6 +805,8 @@ int cons_worker_run(cons_worker *w, volatile sig_atomic_t *stop, char *err, size
         }
         if (!w->failed)
             commit_batch(w);
+        if (w->metrics)
+            serve_metrics(w);
         if (now_ms() >= next_stats) {
             log_stats(w);
             next_stats = now_ms() + 10000;
@@ -818,6 +839,7 @@ void cons_worker_destroy(cons_worker *w)
     cons_ledger_batch_destroy(w->lbatch);
     schema_registry_destroy(w->schemas);
     cons_partners_destroy(w->partners);
+    cons_metrics_server_destroy(w->metrics);
     proc_outputs_free(&w->out);
     free(w->buf);
     free(w);

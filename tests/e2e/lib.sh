@@ -89,3 +89,13 @@ dump_redis() {
     esac
   done >"$1"
 }
+
+# free_port — a TCP port nobody listens on right now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# http_get URL — the body of a GET, exit 1 on a non-2xx status.
+http_get() {
+  python3 -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"
+}

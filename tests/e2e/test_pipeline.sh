@@ -10,12 +10,19 @@ e2e_namespace pipeline
 tmp=$(mktemp -d)
 trap 'kill -9 "${WORKER_PID:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
-worker_start "$tmp/worker.log" --program_file="$E2E_DIR/program.yaml"
+port=$(free_port)
+worker_start "$tmp/worker.log" --program_file="$E2E_DIR/program.yaml" --metrics.port="$port"
 for phase in 1 2 3; do
   "$CTL" produce --file "$E2E_DIR/pipeline-phase$phase.jsonl"
   wait_caught_up 120 || { cat "$tmp/worker.log"; exit 1; }
   say "phase $phase consumed"
 done
+# The worker's own endpoints agree: every input record handled, 8 dead letters, ready.
+metrics=$(http_get "http://127.0.0.1:$port/metrics")
+grep -qx "pi_events_total{worker=\"$PI_WORKER_ID\"} 24" <<<"$metrics" || fail "metrics: $metrics"
+grep -qx "pi_dead_letters_total{worker=\"$PI_WORKER_ID\"} 8" <<<"$metrics" || fail "metrics: $metrics"
+grep -qx "pi_duplicates_total{worker=\"$PI_WORKER_ID\"} 1" <<<"$metrics" || fail "metrics: $metrics"
+[ "$(http_get "http://127.0.0.1:$port/readyz")" = "ready" ] || fail "/readyz is not ready"
 worker_stop
 dump_outputs "$tmp/out"
 python3 "$E2E_DIR/check_pipeline.py" "$E2E_DIR/pipeline-expected.json" "$tmp/out" \

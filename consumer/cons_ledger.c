@@ -920,6 +920,12 @@ int cons_ledger_batch_hincrby(cons_ledger_batch *b, const char *key, const char 
                           push_i64(b, by));
 }
 
+int cons_ledger_batch_expect(cons_ledger_batch *b, const char *key, const void *val,
+                             size_t len)
+{
+    return op_done(b, push_key(b, key) && push_str(b, "EXPECT") && push_arg(b, val, len));
+}
+
 int cons_ledger_batch_del(cons_ledger_batch *b, const char *key)
 {
     return op_done(b, push_key(b, key) && push_str(b, "DEL"));
@@ -1131,6 +1137,11 @@ cons_ledger_status cons_ledger_commit(cons_ledger *l, cons_ledger_batch *b, int6
         if (reply_is_error(r, "FENCED")) {
             seterr(l->last_err, sizeof l->last_err, "pi_commit %s: %s", b->ledger_key, r->str);
             st = CONS_LEDGER_FENCED;
+            goto done;
+        }
+        if (reply_is_error(r, "STALE")) {
+            seterr(l->last_err, sizeof l->last_err, "pi_commit %s: %s", b->ledger_key, r->str);
+            st = CONS_LEDGER_STALE;
             goto done;
         }
         if (reply_is_error(r, "CONFLICT")) {

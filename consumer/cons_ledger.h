@@ -47,6 +47,7 @@
     X(OK, "ok")                                                                       \
     X(FENCED, "fenced: another worker owns the partition")                            \
     X(CONFLICT, "conflict: stored offsets differ from the expected ones")             \
+    X(STALE, "stale: shared state the batch read was changed by another worker")      \
     X(ERROR, "error")
 
 typedef enum {
@@ -166,6 +167,12 @@ int cons_ledger_batch_hset(cons_ledger_batch *b, const char *key, int n,
 int cons_ledger_batch_hincrby(cons_ledger_batch *b, const char *key, const char *field,
                               int64_t by);
 int cons_ledger_batch_del(cons_ledger_batch *b, const char *key);
+/* An optimistic check, not a write: the commit fails with CONS_LEDGER_STALE (writing
+ * nothing) unless the string `key` holds exactly val[0..len) — len 0 means the key must
+ * not exist. For state other workers write too (deal claims): the caller redoes the
+ * batch from the ledger's offsets after reloading it. */
+int cons_ledger_batch_expect(cons_ledger_batch *b, const char *key, const void *val,
+                             size_t len);
 int cons_ledger_batch_publish(cons_ledger_batch *b, const char *channel, const char *msg);
 
 /* The batch's outbox entry (cons_outbox_entry_finish() bytes), appended to p's outbox

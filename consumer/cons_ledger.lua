@@ -10,8 +10,9 @@ builds the argument lists below. Per input partition p there are two keys:
   KEYS[2]  <ns>:outbox:<p>  list of outbox entries (cons_outbox.h), oldest first
 
 Errors are Redis errors whose first word is fixed: FENCED (the caller's token is not the
-current one), CONFLICT (stored offsets differ from the caller's expectation), BADOP (a
-malformed call: a bug in the caller, never retried).
+current one), CONFLICT (stored offsets differ from the caller's expectation), STALE (a
+value the batch was computed from changed meanwhile: an EXPECT op failed; the caller
+redoes the batch), BADOP (a malformed call: a bug in the caller, never retried).
 
 Functions do not roll back when a command fails half-way, so every function checks all
 of its arguments and every condition a write could fail on (key types, integer fields)
@@ -176,7 +177,9 @@ pi_commit: applies one partition batch atomically.
   ARGV: token, n, topic_1..n, expected_1..n, next_1..n, entry ("" = none), n_ops,
         then per op its name and arguments (the key comes from KEYS):
           SET value | ZADD score member | HSET m field_1 value_1 .. field_m value_m |
-          HINCRBY field increment | DEL | PUBLISH channel message (no key)
+          HINCRBY field increment | DEL | PUBLISH channel message (no key) |
+          EXPECT value (the string key must hold exactly value; "" = must not exist: an
+          optimistic check of shared state such as a deal claim, written by other workers)
   @returns the ledger's seq after the call (incremented when an entry was appended)
 ]]
 local function pi_commit(keys, args)
@@ -240,13 +243,17 @@ local function pi_commit(keys, args)
     elseif name == 'DEL' then
       op.key, ki = keys[ki], ki + 1
       ai = ai + 1
+    elseif name == 'EXPECT' then
+      op.key, ki = keys[ki], ki + 1
+      if not args[ai + 1] then return fail('BADOP EXPECT without a value') end
+      ai = ai + 2
     elseif name == 'PUBLISH' then
       if not args[ai + 1] or not args[ai + 2] then
         return fail('BADOP PUBLISH needs a channel and a message')
       end
       ai = ai + 3
     else
-      return fail('BADOP op ' .. tostring(name) .. ' is not allowed (SET ZADD HSET HINCRBY DEL PUBLISH)')
+      return fail('BADOP op ' .. tostring(name) .. ' is not allowed (SET ZADD HSET HINCRBY DEL PUBLISH EXPECT)')
     end
     if name ~= 'PUBLISH' then
       if not op.key then return fail('BADOP fewer keys than keyed ops') end
@@ -269,6 +276,16 @@ local function pi_commit(keys, args)
     if stored[j] ~= expected[j] then
       return fail('CONFLICT topic ' .. topics[j] .. ': stored next offset ' .. stored[j] ..
         ', expected ' .. expected[j])
+    end
+  end
+  -- Shared state the batch was computed from must be unchanged (before any write).
+  for i = 1, n_ops do
+    local op = ops[i]
+    if op.name == 'EXPECT' then
+      local t = key_type(op.key)
+      if t ~= 'string' and t ~= 'none' then return fail('BADOP EXPECT on ' .. op.key .. ', a ' .. t) end
+      local cur = (t == 'string') and redis.call('GET', op.key) or ''
+      if cur ~= args[op.a] then return fail('STALE ' .. op.key .. ' changed since the batch read it') end
     end
   end
   local seq_s = redis.call('HGET', ledger, 'seq') or '0'

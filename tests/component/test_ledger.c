@@ -403,6 +403,39 @@ static void test_wrong_expected_offsets_conflict(void **state)
     assert_false(raw_exists(f, "blob:third"));
 }
 
+/* EXPECT: a batch computed from shared state (a deal claim other workers write too)
+ * commits only while that state is unchanged; otherwise STALE and nothing is written. */
+static void test_expect_guards_shared_state(void **state)
+{
+    fx *f = *state;
+    int64_t token = acquire(f, 3, NULL, NULL);
+    const int64_t next[3] = {4, -1, -1}, next2[3] = {6, -1, -1};
+
+    /* The claim did not exist when read: "" expects absence, then the batch writes it. */
+    build_batch(f, 3, token, NONE3, next, 1, "claim");
+    assert_int_equal(cons_ledger_batch_expect(f->b, "deal:d1", "", 0), 0);
+    assert_int_equal(cons_ledger_batch_set(f->b, "deal:d1", "v1", 2), 0);
+    assert_int_equal(commit(f, NULL), CONS_LEDGER_OK);
+    assert_true(raw_exists(f, "deal:d1"));
+
+    /* Another worker changed it meanwhile: the batch expecting "v1" is refused whole. */
+    freeReplyObject(raw_cmd(f->raw, "SET deal:d1 v2-other"));
+    build_batch(f, 3, token, next, next2, 2, "late");
+    assert_int_equal(cons_ledger_batch_expect(f->b, "deal:d1", "v1", 2), 0);
+    assert_int_equal(cons_ledger_batch_set(f->b, "deal:d1", "v3", 2), 0);
+    assert_int_equal(commit(f, NULL), CONS_LEDGER_STALE);
+    assert_non_null(strstr(f->err, "STALE"));
+    assert_false(raw_exists(f, "blob:late"));
+    assert_int_equal(raw_llen(f, "inc:outbox:3"), 1);
+    assert_offsets(f, 3, next);
+
+    /* Redone from the current value, it commits. */
+    build_batch(f, 3, token, next, next2, 2, "redo");
+    assert_int_equal(cons_ledger_batch_expect(f->b, "deal:d1", "v2-other", 8), 0);
+    assert_int_equal(commit(f, NULL), CONS_LEDGER_OK);
+    assert_offsets(f, 3, next2);
+}
+
 /* Ops outside the whitelist and batches that could fail half-way are refused before
  * the first write. */
 static void test_bad_ops_write_nothing(void **state)
@@ -824,6 +857,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_applies_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_token_is_fenced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_expected_offsets_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expect_guards_shared_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_ops_write_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trim_removes_only_published_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_blobs, setup, teardown),

@@ -7,6 +7,7 @@
 #ifndef PROC_ENGINE_H
 #define PROC_ENGINE_H
 
+#include "proc_deal.h"
 #include "proc_event.h"
 #include "proc_outputs.h"
 #include "proc_partner.h"
@@ -16,14 +17,24 @@
  * Applies `ev` to partner `pt` (the event's partner; an initialised, possibly not-enrolled
  * partner when none is stored yet) under the programs in `cat`.
  *
- * On return `out` holds either a dead-letter reason (out->reason != PROC_DLQ_NONE: `pt`
- * is unchanged and the event id is not remembered), or a duplicate flag (nothing changed),
- * or the payouts and alerts of the event with out->changed set.
+ * `deal` is the claim record of the deal the event names, loaded by the caller (status
+ * PROC_DEAL_NONE when none is stored): for DEAL_REGISTERED / DEAL_APPROVED / DEAL_REJECTED
+ * the event's deal_id, for a SALE its deal_id when it has one. For every other event it
+ * may be NULL and is ignored (a RETURN's deal_id plays no part). Claims are shared by all
+ * partners, which is why they are not part of proc_partner. The rules may change *deal;
+ * they then set out->deal_changed and the caller writes it back.
  *
- * @returns 0, or -1 when memory ran out midway: `pt` may then be half changed and the
- *          caller must discard it (reload it from the ledger) and fail the batch.
+ * On return `out` holds either a dead-letter reason (out->reason != PROC_DLQ_NONE: `pt`
+ * and `deal` are unchanged and the event id is not remembered), or a duplicate flag
+ * (nothing changed), or the payouts, alerts and metric deltas of the event with
+ * out->changed set.
+ *
+ * @returns 0, or -1 when memory ran out midway (`pt` and `deal` may then be half changed:
+ *          the caller must discard both, reload them from the ledger and fail the batch),
+ *          or -1 with errno EINVAL, nothing changed, when the event names a deal and `deal`
+ *          is NULL or holds another deal id (a bug in the caller).
  */
-int proc_apply(const proc_catalog *cat, proc_partner *pt, const proc_event *ev,
+int proc_apply(const proc_catalog *cat, proc_partner *pt, const proc_event *ev, proc_deal *deal,
                proc_outputs *out);
 
 /* Static field checks of SPEC §6.17 that need no partner state. @returns true when valid,

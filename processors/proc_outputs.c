@@ -11,15 +11,18 @@ void proc_outputs_reset(proc_outputs *o)
     o->detail[0] = '\0';
     o->duplicate = false;
     o->changed = false;
+    o->deal_changed = false;
     o->n_payouts = 0;
     o->n_alerts = 0;
     o->n_touched = 0;
+    o->n_kpi = 0;
 }
 
 void proc_outputs_free(proc_outputs *o)
 {
     free(o->payouts);
     free(o->alerts);
+    free(o->kpi);
     memset(o, 0, sizeof(*o));
 }
 
@@ -63,6 +66,26 @@ void proc_outputs_touch(proc_outputs *o, int32_t period_key)
             return;
     if (o->n_touched < PROC_MAX_TOUCHED)
         o->touched[o->n_touched++] = period_key;
+}
+
+int proc_outputs_kpi(proc_outputs *o, int32_t period_key, const char *field, int64_t delta)
+{
+    if (delta == 0)
+        return 0;
+    for (int i = 0; i < o->n_kpi; i++)
+        if (o->kpi[i].period_key == period_key && strcmp(o->kpi[i].field, field) == 0) {
+            o->kpi[i].delta += delta;
+            return 0;
+        }
+    proc_kpi_delta *k = grow(o->kpi, &o->cap_kpi, o->n_kpi + 1, sizeof *k);
+    if (k == NULL)
+        return -1;
+    o->kpi = k;
+    k = &o->kpi[o->n_kpi++];
+    k->period_key = period_key;
+    snprintf(k->field, sizeof k->field, "%s", field);
+    k->delta = delta;
+    return 0;
 }
 
 /* Two independent 64-bit FNV-1a streams, each finished with a splitmix64 avalanche:

@@ -1,6 +1,7 @@
 /*
  * proc_outputs.h — what applying one event produced: payouts, alerts, the periods whose
- * leaderboard rows changed, or the reason the event goes to the dead-letter topic.
+ * leaderboard rows changed, the program metric deltas (SPEC §9), or the reason the event
+ * goes to the dead-letter topic.
  *
  * Ownership: the struct owns its arrays. Reuse one proc_outputs for many events
  * (proc_apply resets it) and free it once with proc_outputs_free().
@@ -15,12 +16,37 @@
 
 #define PROC_MAX_TOUCHED 4
 #define PROC_DETAIL_CAP 256
+/* "tier:" + a tier name (at most 63 bytes, PROC_NAME_CAP) + NUL fits. */
+#define PROC_KPI_FIELD_CAP 72
+
+/*
+ * One change of a program metric (SPEC §9) for the partner's program in one period: the
+ * caller HINCRBYs `delta` into field `field` of {ns}:kpi:{program}:{period}. Counters
+ * only; nps, the payout-to-revenue ratio and the deal conversion are derived by the
+ * reader. Fields:
+ *   revenue_minor                 net revenue (sales - returns), signed
+ *   payouts_minor:<KIND>          payouts of one kind (REBATE, CLAWBACK, ...), signed
+ *   payouts_total_minor           payouts of all kinds, signed
+ *   cash_and_clawbacks_minor      cash payouts + clawbacks (the ratio's numerator)
+ *   active_partners               +1 at a partner's first SALE in the period
+ *   tier:<TierName>               active partners by effective tier: +1 when the partner
+ *                                 becomes active, then -1 old / +1 new when its period's
+ *                                 effective tier changes
+ *   deals_registered, deals_approved, deals_won, certifications,
+ *   responses, promoters, passives, detractors (ENPS only)
+ */
+typedef struct {
+    int32_t period_key;              /* proc_period_key() under the partner's program */
+    char field[PROC_KPI_FIELD_CAP];
+    int64_t delta;
+} proc_kpi_delta;
 
 typedef struct {
     proc_dlq_reason reason;          /* PROC_DLQ_NONE when the event was applied */
     char detail[PROC_DETAIL_CAP];    /* one sentence for dlq.detail */
     bool duplicate;                  /* event_id already applied: ignored, nothing changed */
     bool changed;                    /* partner state changed: write it back */
+    bool deal_changed;               /* the proc_deal passed in changed: write it back */
 
     int n_payouts, cap_payouts;
     proc_payout *payouts;
@@ -29,6 +55,9 @@ typedef struct {
 
     int n_touched;                   /* periods whose totals changed (leaderboards) */
     int32_t touched[PROC_MAX_TOUCHED];
+
+    int n_kpi, cap_kpi;              /* one entry per (period, field), in first-use order */
+    proc_kpi_delta *kpi;
 } proc_outputs;
 
 void proc_outputs_reset(proc_outputs *o);
@@ -38,6 +67,10 @@ void proc_outputs_free(proc_outputs *o);
 proc_payout *proc_outputs_add_payout(proc_outputs *o);
 proc_alert *proc_outputs_add_alert(proc_outputs *o);
 void proc_outputs_touch(proc_outputs *o, int32_t period_key);
+
+/* Adds `delta` to the metric `field` of period `period_key`, merging with an earlier delta
+ * of the same period and field; a zero delta adds nothing. @returns 0 or -1 (ENOMEM). */
+int proc_outputs_kpi(proc_outputs *o, int32_t period_key, const char *field, int64_t delta);
 
 /* Deterministic ids: prefix ("po" or "al") + "_" + 32 hex digits of a 128-bit hash of the
  * parts, which are joined with a separator byte that cannot occur in them. */

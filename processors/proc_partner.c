@@ -1,22 +1,34 @@
 #include "proc_partner.h"
 
+#include "proc_blob.h"
 #include "proc_program.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BLOB_MAGIC 0x50u      /* 'P' */
-#define BLOB_VERSION 1u
+#define FNV_OFFSET 1469598103934665603ULL
+#define FNV_PRIME 1099511628211ULL
+
+static uint64_t fnv_more(uint64_t h, const char *s)
+{
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= FNV_PRIME;
+    }
+    return h;
+}
 
 uint64_t proc_hash64(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return fnv_more(FNV_OFFSET, s);
+}
+
+uint64_t proc_hash64_pair(const char *a, const char *b)
+{
+    uint64_t h = fnv_more(FNV_OFFSET, a);
+    h = (h ^ 0x1f) * FNV_PRIME;
+    return fnv_more(h, b);
 }
 
 void proc_partner_init(proc_partner *pt, const char *partner_id)
@@ -33,49 +45,61 @@ void proc_partner_clear(proc_partner *pt)
     free(pt->periods);
     free(pt->seen);
     free(pt->certs);
+    free(pt->sales);
+    free(pt->sale_payouts);
+    free(pt->responses);
+    free(pt->pulse);
     proc_partner_init(pt, id);
 }
 
-/* Grows *arr to hold at least `need` items of `size` bytes. */
-static int reserve(void **arr, int *cap, int need, size_t size)
+/* Copies n items of src into a new array *dst (left NULL when n is 0). */
+static int dup_array(void **dst, int *cap, const void *src, int n, size_t size)
 {
-    if (need <= *cap)
+    *dst = NULL;
+    *cap = 0;
+    if (n == 0)
         return 0;
-    int n = *cap ? *cap * 2 : 4;
-    while (n < need)
-        n *= 2;
-    void *p = realloc(*arr, (size_t)n * size);
-    if (p == NULL)
+    if (proc_reserve(dst, cap, n, size))
         return -1;
-    *arr = p;
-    *cap = n;
+    memcpy(*dst, src, (size_t)n * size);
     return 0;
 }
 
 int proc_partner_copy(proc_partner *dst, const proc_partner *src)
 {
     proc_partner tmp = *src;
+    int rc = -1;
+
+    /* Every array pointer is replaced before the first allocation can fail, so the
+     * cleanup below never frees src's arrays. */
     tmp.periods = NULL;
     tmp.seen = NULL;
     tmp.certs = NULL;
-    tmp.cap_periods = tmp.cap_seen = tmp.cap_certs = 0;
-    if (reserve((void **)&tmp.periods, &tmp.cap_periods, src->n_periods, sizeof *tmp.periods) ||
-        reserve((void **)&tmp.seen, &tmp.cap_seen, src->n_seen, sizeof *tmp.seen) ||
-        reserve((void **)&tmp.certs, &tmp.cap_certs, src->n_certs, sizeof *tmp.certs)) {
-        free(tmp.periods);
-        free(tmp.seen);
-        free(tmp.certs);
-        return -1;
-    }
-    if (src->n_periods)
-        memcpy(tmp.periods, src->periods, (size_t)src->n_periods * sizeof *tmp.periods);
-    if (src->n_seen)
-        memcpy(tmp.seen, src->seen, (size_t)src->n_seen * sizeof *tmp.seen);
-    if (src->n_certs)
-        memcpy(tmp.certs, src->certs, (size_t)src->n_certs * sizeof *tmp.certs);
+    tmp.sales = NULL;
+    tmp.sale_payouts = NULL;
+    tmp.responses = NULL;
+    tmp.pulse = NULL;
+    if (dup_array((void **)&tmp.periods, &tmp.cap_periods, src->periods, src->n_periods,
+                  sizeof *tmp.periods) ||
+        dup_array((void **)&tmp.seen, &tmp.cap_seen, src->seen, src->n_seen, sizeof *tmp.seen) ||
+        dup_array((void **)&tmp.certs, &tmp.cap_certs, src->certs, src->n_certs,
+                  sizeof *tmp.certs) ||
+        dup_array((void **)&tmp.sales, &tmp.cap_sales, src->sales, src->n_sales,
+                  sizeof *tmp.sales) ||
+        dup_array((void **)&tmp.sale_payouts, &tmp.cap_sale_payouts, src->sale_payouts,
+                  src->n_sale_payouts, sizeof *tmp.sale_payouts) ||
+        dup_array((void **)&tmp.responses, &tmp.cap_responses, src->responses,
+                  src->n_responses, sizeof *tmp.responses) ||
+        dup_array((void **)&tmp.pulse, &tmp.cap_pulse, src->pulse, src->n_pulse,
+                  sizeof *tmp.pulse))
+        goto done;
     proc_partner_clear(dst);
     *dst = tmp;
-    return 0;
+    proc_partner_init(&tmp, NULL);           /* dst owns the arrays now */
+    rc = 0;
+done:
+    proc_partner_clear(&tmp);
+    return rc;
 }
 
 proc_period_state *proc_partner_period(const proc_partner *pt, int32_t key)
@@ -93,7 +117,8 @@ const proc_period_state *proc_partner_latest(const proc_partner *pt)
 
 proc_period_state *proc_partner_add_period(proc_partner *pt, int32_t key)
 {
-    if (reserve((void **)&pt->periods, &pt->cap_periods, pt->n_periods + 1, sizeof *pt->periods))
+    if (proc_reserve((void **)&pt->periods, &pt->cap_periods, pt->n_periods + 1,
+                     sizeof *pt->periods))
         return NULL;
     int at = pt->n_periods;
     while (at > 0 && pt->periods[at - 1].key > key)
@@ -106,13 +131,15 @@ proc_period_state *proc_partner_add_period(proc_partner *pt, int32_t key)
     return &pt->periods[at];
 }
 
+/* ---- sorted hash sets (event ids, survey answers) ---------------------------------- */
+
 /* @returns the index of the first element with hash >= h. */
-static int seen_lower_bound(const proc_partner *pt, uint64_t h)
+static int lower_bound(const proc_seen *set, int n, uint64_t h)
 {
-    int lo = 0, hi = pt->n_seen;
+    int lo = 0, hi = n;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
-        if (pt->seen[mid].hash < h)
+        if (set[mid].hash < h)
             lo = mid + 1;
         else
             hi = mid;
@@ -120,24 +147,44 @@ static int seen_lower_bound(const proc_partner *pt, uint64_t h)
     return lo;
 }
 
+static bool set_has(const proc_seen *set, int n, uint64_t h)
+{
+    int i = lower_bound(set, n, h);
+    return i < n && set[i].hash == h;
+}
+
+static int set_add(proc_seen **set, int *n, int *cap, uint64_t h, int64_t occurred_at)
+{
+    int i = lower_bound(*set, *n, h);
+    if (i < *n && (*set)[i].hash == h)
+        return 0;
+    if (proc_reserve((void **)set, cap, *n + 1, sizeof **set))
+        return -1;
+    memmove(&(*set)[i + 1], &(*set)[i], (size_t)(*n - i) * sizeof **set);
+    (*set)[i].hash = h;
+    (*set)[i].occurred_at = occurred_at;
+    (*n)++;
+    return 0;
+}
+
 bool proc_partner_seen(const proc_partner *pt, uint64_t hash)
 {
-    int i = seen_lower_bound(pt, hash);
-    return i < pt->n_seen && pt->seen[i].hash == hash;
+    return set_has(pt->seen, pt->n_seen, hash);
 }
 
 int proc_partner_remember(proc_partner *pt, uint64_t hash, int64_t occurred_at)
 {
-    int i = seen_lower_bound(pt, hash);
-    if (i < pt->n_seen && pt->seen[i].hash == hash)
-        return 0;
-    if (reserve((void **)&pt->seen, &pt->cap_seen, pt->n_seen + 1, sizeof *pt->seen))
-        return -1;
-    memmove(&pt->seen[i + 1], &pt->seen[i], (size_t)(pt->n_seen - i) * sizeof *pt->seen);
-    pt->seen[i].hash = hash;
-    pt->seen[i].occurred_at = occurred_at;
-    pt->n_seen++;
-    return 0;
+    return set_add(&pt->seen, &pt->n_seen, &pt->cap_seen, hash, occurred_at);
+}
+
+bool proc_partner_responded(const proc_partner *pt, uint64_t hash)
+{
+    return set_has(pt->responses, pt->n_responses, hash);
+}
+
+int proc_partner_add_response(proc_partner *pt, uint64_t hash, int64_t occurred_at)
+{
+    return set_add(&pt->responses, &pt->n_responses, &pt->cap_responses, hash, occurred_at);
 }
 
 bool proc_partner_has_cert(const proc_partner *pt, uint64_t hash)
@@ -150,11 +197,68 @@ bool proc_partner_has_cert(const proc_partner *pt, uint64_t hash)
 
 int proc_partner_add_cert(proc_partner *pt, uint64_t hash)
 {
-    if (reserve((void **)&pt->certs, &pt->cap_certs, pt->n_certs + 1, sizeof *pt->certs))
+    if (proc_reserve((void **)&pt->certs, &pt->cap_certs, pt->n_certs + 1, sizeof *pt->certs))
         return -1;
     pt->certs[pt->n_certs++] = hash;
     return 0;
 }
+
+/* ---- sale records ------------------------------------------------------------------ */
+
+proc_sale_record *proc_partner_sale(const proc_partner *pt, uint64_t hash,
+                                    proc_sale_payout **payouts)
+{
+    /* From the newest: recent sales are returned most. Returns are rare next to sales,
+     * so a scan here keeps appending a sale O(1). */
+    int end = pt->n_sale_payouts;
+    for (int i = pt->n_sales - 1; i >= 0; i--) {
+        end -= pt->sales[i].n_payouts;
+        if (pt->sales[i].hash == hash) {
+            *payouts = &pt->sale_payouts[end];
+            return &pt->sales[i];
+        }
+    }
+    *payouts = NULL;
+    return NULL;
+}
+
+int proc_partner_add_sale(proc_partner *pt, const proc_sale_record *rec,
+                          const proc_sale_payout *payouts)
+{
+    if (proc_reserve((void **)&pt->sales, &pt->cap_sales, pt->n_sales + 1, sizeof *pt->sales) ||
+        proc_reserve((void **)&pt->sale_payouts, &pt->cap_sale_payouts,
+                     pt->n_sale_payouts + rec->n_payouts, sizeof *pt->sale_payouts))
+        return -1;
+    if (rec->n_payouts)
+        memcpy(&pt->sale_payouts[pt->n_sale_payouts], payouts,
+               (size_t)rec->n_payouts * sizeof *payouts);
+    pt->n_sale_payouts += rec->n_payouts;
+    pt->sales[pt->n_sales++] = *rec;
+    return 0;
+}
+
+/* ---- PULSE statistics -------------------------------------------------------------- */
+
+proc_pulse_stat *proc_partner_pulse(const proc_partner *pt, int32_t period_key, uint64_t question)
+{
+    for (int i = 0; i < pt->n_pulse; i++)
+        if (pt->pulse[i].period_key == period_key && pt->pulse[i].question == question)
+            return &pt->pulse[i];
+    return NULL;
+}
+
+proc_pulse_stat *proc_partner_add_pulse(proc_partner *pt, int32_t period_key, uint64_t question)
+{
+    if (proc_reserve((void **)&pt->pulse, &pt->cap_pulse, pt->n_pulse + 1, sizeof *pt->pulse))
+        return NULL;
+    proc_pulse_stat *s = &pt->pulse[pt->n_pulse++];
+    memset(s, 0, sizeof *s);
+    s->period_key = period_key;
+    s->question = question;
+    return s;
+}
+
+/* ---- pruning ----------------------------------------------------------------------- */
 
 /* True when an event at `at` would now be LATE_EVENT: its period ended more than the
  * allowed lateness before the watermark (SPEC §6.9). */
@@ -163,17 +267,45 @@ static bool closed_at(const proc_partner *pt, const proc_program *prog, int64_t 
     return period_end + (int64_t)prog->allowed_lateness_days * PROC_MS_PER_DAY < pt->watermark_ms;
 }
 
-void proc_partner_prune(proc_partner *pt, int64_t horizon_ms, const proc_program *prog)
+static bool period_closed(const proc_partner *pt, const proc_program *prog, int64_t at)
+{
+    return closed_at(pt, prog, proc_period_end_ms(prog->period, proc_period_key(prog->period, at)));
+}
+
+static void prune_set(const proc_partner *pt, proc_seen *set, int *n, int64_t horizon_ms,
+                      const proc_program *prog)
 {
     int keep = 0;
-    for (int i = 0; i < pt->n_seen; i++) {
-        const proc_seen *s = &pt->seen[i];
-        int32_t key = proc_period_key(prog->period, s->occurred_at);
-        if (s->occurred_at >= pt->latest_seen_ms - horizon_ms ||
-            !closed_at(pt, prog, proc_period_end_ms(prog->period, key)))
-            pt->seen[keep++] = *s;
+    for (int i = 0; i < *n; i++)
+        if (set[i].occurred_at >= pt->latest_seen_ms - horizon_ms ||
+            !period_closed(pt, prog, set[i].occurred_at))
+            set[keep++] = set[i];
+    *n = keep;
+}
+
+static void prune_sales(proc_partner *pt, const proc_program *prog)
+{
+    int64_t window = (int64_t)prog->return_window_days * PROC_MS_PER_DAY;
+    int keep = 0, from = 0, to = 0;
+    for (int i = 0; i < pt->n_sales; i++) {
+        proc_sale_record rec = pt->sales[i];
+        if (!period_closed(pt, prog, rec.occurred_at + window)) {
+            memmove(&pt->sale_payouts[to], &pt->sale_payouts[from],
+                    (size_t)rec.n_payouts * sizeof *pt->sale_payouts);
+            to += rec.n_payouts;
+            pt->sales[keep++] = rec;
+        }
+        from += rec.n_payouts;
     }
-    pt->n_seen = keep;
+    pt->n_sales = keep;
+    pt->n_sale_payouts = to;
+}
+
+void proc_partner_prune(proc_partner *pt, int64_t horizon_ms, const proc_program *prog)
+{
+    prune_set(pt, pt->seen, &pt->n_seen, horizon_ms, prog);
+    prune_set(pt, pt->responses, &pt->n_responses, horizon_ms, prog);
+    prune_sales(pt, prog);
 
     int drop = 0;
     while (drop < pt->n_periods - 1 &&
@@ -184,208 +316,10 @@ void proc_partner_prune(proc_partner *pt, int64_t horizon_ms, const proc_program
                 (size_t)(pt->n_periods - drop) * sizeof *pt->periods);
         pt->n_periods -= drop;
     }
-}
 
-/* ---- blob encoding: varints, zigzag for signed values ------------------------------ */
-
-typedef struct {
-    uint8_t *buf;
-    size_t len, cap;
-    int failed;
-} writer;
-
-static void put_byte(writer *w, uint8_t b)
-{
-    if (w->failed)
-        return;
-    if (w->len == w->cap) {
-        size_t n = w->cap ? w->cap * 2 : 256;
-        uint8_t *p = realloc(w->buf, n);
-        if (p == NULL) {
-            w->failed = 1;
-            return;
-        }
-        w->buf = p;
-        w->cap = n;
-    }
-    w->buf[w->len++] = b;
-}
-
-static void put_u64(writer *w, uint64_t v)
-{
-    while (v >= 0x80) {
-        put_byte(w, (uint8_t)(v | 0x80));
-        v >>= 7;
-    }
-    put_byte(w, (uint8_t)v);
-}
-
-static void put_i64(writer *w, int64_t v)
-{
-    put_u64(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
-
-static void put_str(writer *w, const char *s)
-{
-    size_t n = strlen(s);
-    put_u64(w, n);
-    for (size_t i = 0; i < n; i++)
-        put_byte(w, (uint8_t)s[i]);
-}
-
-static void put_period(writer *w, const proc_period_state *p)
-{
-    put_i64(w, p->key);
-    put_i64(w, p->reached_tier);
-    put_i64(w, p->held_tier);
-    put_u64(w, p->flags);
-    put_u64(w, p->near_alerted);
-    put_i64(w, p->revenue_minor);
-    put_i64(w, p->certifications);
-    put_i64(w, p->deals_won);
-    put_i64(w, p->cash_minor);
-    put_i64(w, p->payouts_minor);
-    put_i64(w, p->enps_responses);
-    put_i64(w, p->enps_promoters);
-    put_i64(w, p->enps_passives);
-    put_i64(w, p->enps_detractors);
-}
-
-int proc_partner_encode(const proc_partner *pt, uint8_t **out, size_t *out_len)
-{
-    writer w = {0};
-    put_byte(&w, BLOB_MAGIC);
-    put_byte(&w, BLOB_VERSION);
-    put_u64(&w, pt->enrolled);
-    put_str(&w, pt->program_id);
-    put_str(&w, pt->region);
-    put_i64(&w, pt->watermark_ms);
-    put_i64(&w, pt->latest_seen_ms);
-    put_i64(&w, pt->certifications_total);
-    put_u64(&w, (uint64_t)pt->n_periods);
-    for (int i = 0; i < pt->n_periods; i++)
-        put_period(&w, &pt->periods[i]);
-    put_u64(&w, (uint64_t)pt->n_seen);
-    for (int i = 0; i < pt->n_seen; i++) {
-        put_u64(&w, pt->seen[i].hash);
-        put_i64(&w, pt->seen[i].occurred_at);
-    }
-    put_u64(&w, (uint64_t)pt->n_certs);
-    for (int i = 0; i < pt->n_certs; i++)
-        put_u64(&w, pt->certs[i]);
-    if (w.failed) {
-        free(w.buf);
-        return -1;
-    }
-    *out = w.buf;
-    *out_len = w.len;
-    return 0;
-}
-
-typedef struct {
-    const uint8_t *p, *end;
-    int failed;
-} reader;
-
-static uint64_t get_u64(reader *r)
-{
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (r->p >= r->end) {
-            r->failed = 1;
-            return 0;
-        }
-        uint8_t b = *r->p++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            return v;
-    }
-    r->failed = 1;
-    return 0;
-}
-
-static int64_t get_i64(reader *r)
-{
-    uint64_t u = get_u64(r);
-    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
-}
-
-static void get_str(reader *r, char *dst, size_t cap)
-{
-    uint64_t n = get_u64(r);
-    if (r->failed || n >= cap || n > (uint64_t)(r->end - r->p)) {
-        r->failed = 1;
-        dst[0] = '\0';
-        return;
-    }
-    memcpy(dst, r->p, n);
-    dst[n] = '\0';
-    r->p += n;
-}
-
-/* Reads a count and makes room for it; fails on counts larger than the input could hold. */
-static int get_count(reader *r, void **arr, int *cap, size_t size)
-{
-    uint64_t n = get_u64(r);
-    if (r->failed || n > (uint64_t)(r->end - r->p) || n > INT32_MAX ||
-        reserve(arr, cap, (int)n, size)) {
-        r->failed = 1;
-        return 0;
-    }
-    return (int)n;
-}
-
-int proc_partner_decode(proc_partner *pt, const uint8_t *buf, size_t len)
-{
-    reader r = {buf, buf + len, 0};
-    proc_partner_clear(pt);
-    if (len < 2 || buf[0] != BLOB_MAGIC || buf[1] != BLOB_VERSION)
-        return -1;
-    r.p += 2;
-    pt->enrolled = get_u64(&r) != 0;
-    get_str(&r, pt->program_id, sizeof pt->program_id);
-    get_str(&r, pt->region, sizeof pt->region);
-    pt->watermark_ms = get_i64(&r);
-    pt->latest_seen_ms = get_i64(&r);
-    pt->certifications_total = (int32_t)get_i64(&r);
-    pt->n_periods = get_count(&r, (void **)&pt->periods, &pt->cap_periods, sizeof *pt->periods);
-    for (int i = 0; i < pt->n_periods && !r.failed; i++) {
-        proc_period_state *p = &pt->periods[i];
-        p->key = (int32_t)get_i64(&r);
-        p->reached_tier = (int32_t)get_i64(&r);
-        p->held_tier = (int32_t)get_i64(&r);
-        p->flags = (uint32_t)get_u64(&r);
-        p->near_alerted = (uint32_t)get_u64(&r);
-        p->revenue_minor = get_i64(&r);
-        p->certifications = (int32_t)get_i64(&r);
-        p->deals_won = (int32_t)get_i64(&r);
-        p->cash_minor = get_i64(&r);
-        p->payouts_minor = get_i64(&r);
-        p->enps_responses = (int32_t)get_i64(&r);
-        p->enps_promoters = (int32_t)get_i64(&r);
-        p->enps_passives = (int32_t)get_i64(&r);
-        p->enps_detractors = (int32_t)get_i64(&r);
-    }
-    if (!r.failed)
-        pt->n_seen = get_count(&r, (void **)&pt->seen, &pt->cap_seen, sizeof *pt->seen);
-    for (int i = 0; i < pt->n_seen && !r.failed; i++) {
-        pt->seen[i].hash = get_u64(&r);
-        pt->seen[i].occurred_at = get_i64(&r);
-    }
-    if (!r.failed)
-        pt->n_certs = get_count(&r, (void **)&pt->certs, &pt->cap_certs, sizeof *pt->certs);
-    for (int i = 0; i < pt->n_certs && !r.failed; i++)
-        pt->certs[i] = get_u64(&r);
-    /* The lookups rely on sorted arrays and the rules index tier tables with these. */
-    for (int i = 0; i < pt->n_periods && !r.failed; i++)
-        r.failed = pt->periods[i].reached_tier < 0 || pt->periods[i].held_tier < 0 ||
-                   pt->periods[i].reached_tier >= 32 || pt->periods[i].held_tier >= 32 ||
-                   (i > 0 && pt->periods[i].key <= pt->periods[i - 1].key);
-    for (int i = 1; i < pt->n_seen && !r.failed; i++)
-        r.failed = pt->seen[i].hash <= pt->seen[i - 1].hash;
-    if (r.failed || r.p != r.end) {
-        proc_partner_clear(pt);
-        return -1;
-    }
-    return 0;
+    int keep = 0;
+    for (int i = 0; i < pt->n_pulse; i++)
+        if (proc_partner_period(pt, pt->pulse[i].period_key) != NULL)
+            pt->pulse[keep++] = pt->pulse[i];
+    pt->n_pulse = keep;
 }

@@ -6,6 +6,8 @@
  * The rules read and change it; they never see Redis.
  *
  * Ownership: a proc_partner owns its arrays; release them with proc_partner_clear().
+ * All of them are plain arrays of plain values (no pointers inside), so a copy is a
+ * memcpy per array and the blob is a straight walk over them.
  */
 #ifndef PROC_PARTNER_H
 #define PROC_PARTNER_H
@@ -39,11 +41,40 @@ typedef struct {
     int32_t enps_detractors;
 } proc_period_state;
 
-/* An event_id the partner has applied, kept for the replay horizon. */
+/* An event_id the partner has applied, kept for the replay horizon; also a survey answer
+ * (survey_id, respondent_id) the partner has counted. */
 typedef struct {
-    uint64_t hash;                   /* proc_hash64(event_id) */
+    uint64_t hash;                   /* proc_hash64(event_id) / proc_hash64_pair(...) */
     int64_t occurred_at;
 } proc_seen;
+
+/* A SALE kept for as long as a RETURN of it can still be applied (SPEC §6.11), with the
+ * payouts it emitted: a return claws back a share of what was actually paid, after the
+ * cap, not of what the rules would have paid without it. */
+typedef struct {
+    uint64_t hash;                   /* proc_hash64(event_id) of the sale */
+    int64_t occurred_at;
+    int64_t amount_minor;            /* converted into the program currency */
+    int64_t returned_minor;          /* converted, returned so far; <= amount_minor */
+    int32_t n_payouts;               /* its payouts: the next n_payouts of sale_payouts */
+} proc_sale_record;
+
+/* One payout a recorded sale emitted: REBATE, SPIFF, DEAL_REGISTRATION_BONUS or
+ * MDF_ACCRUAL (a TIER_TRUE_UP is not reversed by a return, §6.11). */
+typedef struct {
+    proc_payout_kind kind;
+    int64_t amount_minor;            /* as emitted (after the cap); never 0 */
+    char payout_id[PROC_ID_CAP];     /* the clawback's rule_id */
+} proc_sale_payout;
+
+/* PULSE answers to one question in one period (SPEC §6.15). */
+typedef struct {
+    int32_t period_key;
+    bool alerted;                    /* PULSE_LOW already sent for this question and period */
+    uint64_t question;               /* proc_hash64(question_id) */
+    int64_t sum;                     /* of the scores (1-5) */
+    int64_t count;                   /* answers */
+} proc_pulse_stat;
 
 typedef struct {
     bool enrolled;
@@ -65,6 +96,28 @@ typedef struct {
     int n_certs;                     /* hashes of completed certification ids */
     int cap_certs;
     uint64_t *certs;
+
+    /* Sales open to returns, in the order they were applied. Their payouts are one flat
+     * array in the same order (record i owns the n_payouts entries after those of records
+     * 0..i-1), so the state stays a set of plain arrays: copied, pruned and encoded
+     * without per-record allocations. */
+    int n_sales;
+    int cap_sales;
+    proc_sale_record *sales;
+    int n_sale_payouts;
+    int cap_sale_payouts;
+    proc_sale_payout *sale_payouts;
+
+    int n_responses;                 /* counted survey answers, sorted by hash */
+    int cap_responses;
+    proc_seen *responses;
+
+    /* PULSE statistics per (period, question). They belong to a period but live here
+     * rather than in proc_period_state, which stays a plain value (copied with memcpy,
+     * moved with memmove); they are pruned with their period. */
+    int n_pulse;
+    int cap_pulse;
+    proc_pulse_stat *pulse;
 } proc_partner;
 
 /* Initialises an empty, not-enrolled partner. */
@@ -91,13 +144,39 @@ int proc_partner_remember(proc_partner *pt, uint64_t hash, int64_t occurred_at);
 bool proc_partner_has_cert(const proc_partner *pt, uint64_t hash);
 int proc_partner_add_cert(proc_partner *pt, uint64_t hash);
 
+/* @returns the recorded sale with this event id hash and sets *payouts to its first
+ * payout, or NULL when the sale is not (or no longer) recorded. The pointers stay valid
+ * until the next change of the sales. */
+proc_sale_record *proc_partner_sale(const proc_partner *pt, uint64_t hash,
+                                    proc_sale_payout **payouts);
+
+/* Appends a sale record (rec->n_payouts payouts copied from `payouts`).
+ * @returns 0 or -1 (ENOMEM, nothing added). */
+int proc_partner_add_sale(proc_partner *pt, const proc_sale_record *rec,
+                          const proc_sale_payout *payouts);
+
+/* Survey answers already counted, by proc_hash64_pair(survey_id, respondent_id). */
+bool proc_partner_responded(const proc_partner *pt, uint64_t hash);
+int proc_partner_add_response(proc_partner *pt, uint64_t hash, int64_t occurred_at);
+
+/* @returns the PULSE statistics of a question in a period, or NULL. */
+proc_pulse_stat *proc_partner_pulse(const proc_partner *pt, int32_t period_key, uint64_t question);
+/* Appends zeroed statistics for (period, question), which must not exist, and @returns
+ * them, or NULL on ENOMEM. Pointers returned earlier may move. */
+proc_pulse_stat *proc_partner_add_pulse(proc_partner *pt, int32_t period_key, uint64_t question);
+
 /* Drops what no future event can need, deterministically (by event time, never by the
  * clock):
- *  - a remembered event id once it is older than latest_seen_ms - horizon_ms AND its
- *    period is closed to late events: a redelivery then dead-letters as LATE_EVENT
- *    instead of being applied again, so pruning can never pay an event twice;
+ *  - a remembered event id or survey answer once it is older than latest_seen_ms -
+ *    horizon_ms AND its period is closed to late events: a redelivery then dead-letters
+ *    as LATE_EVENT instead of being applied again, so pruning can never pay an event twice;
  *  - a period whose successor is closed to late events (the successor's first event
- *    needed this period's reached tier; it can no longer come). The latest period stays. */
+ *    needed this period's reached tier; it can no longer come). The latest period stays.
+ *    PULSE statistics go with their period;
+ *  - a sale record once the period of the last instant a return may name it
+ *    (occurred_at + return_window_days) is closed to late events: every return that
+ *    could still use it would be LATE_EVENT. (Dropping it as soon as the watermark passes
+ *    occurred_at + return_window_days would refuse a late return the window allows.) */
 struct proc_program;
 void proc_partner_prune(proc_partner *pt, int64_t horizon_ms, const struct proc_program *prog);
 
@@ -111,5 +190,8 @@ int proc_partner_decode(proc_partner *pt, const uint8_t *buf, size_t len);
 
 /* 64-bit FNV-1a over a string; stable across builds and machines. */
 uint64_t proc_hash64(const char *s);
+/* The same hash over a, a unit separator byte (0x1f) and b, so that ("ab", "c") and
+ * ("a", "bc") differ (the parts are joined the way proc_make_id joins its parts). */
+uint64_t proc_hash64_pair(const char *a, const char *b);
 
 #endif

@@ -38,7 +38,13 @@
 #define Q4D(d) (T_2026_10_01 + (int64_t)(d) * DAY_MS)
 #define Q1D(d) (T_2027_01_01 + (int64_t)(d) * DAY_MS)
 
+/* Period keys (quarters since year 0: year*4 + quarter-1), worked by hand. */
+#define KEY_Q3 (2026 * 4 + 2)
+#define KEY_Q4 (2026 * 4 + 3)
+#define KEY_Q1 (2027 * 4 + 0)
+
 #define PARTNER "p-1"
+#define PARTNER2 "p-2"
 #define PROGRAM "emea-resellers"
 
 /* Signed 64-bit equality with a readable message (cmocka 1.1 prints unsigned hex). */
@@ -49,12 +55,25 @@
             fail_msg("%s is %lld, expected %lld", #actual, a_, e_);                    \
     } while (0)
 
+#define FX_MAX_DEALS 4
+
+/* A stored deal claim, kept encoded like the caller keeps it in Redis: every apply
+ * decodes it, and writes it back only when the rules say it changed. */
+typedef struct {
+    char id[PROC_STR_CAP];
+    uint8_t *blob;                   /* NULL: nothing stored (a claim of status NONE) */
+    size_t len;
+} fx_stored_deal;
+
 typedef struct {
     proc_program progs[2];           /* [0] the SPEC §5 example, [1] "us-agents" */
     proc_catalog cat;
     proc_partner pt;
+    proc_partner pt2;                /* a second partner of the same program, PARTNER2 */
     proc_outputs out;
     proc_event ev;
+    int n_deals;
+    fx_stored_deal deals[FX_MAX_DEALS];
 } fx_world;
 
 /* The program of SPEC §5, field by field. */
@@ -120,15 +139,25 @@ static inline int fx_setup(void **state)
     w->cat.programs = w->progs;
     w->cat.replay_horizon_ms = 7 * DAY_MS;
     proc_partner_init(&w->pt, PARTNER);
+    proc_partner_init(&w->pt2, PARTNER2);
     *state = w;
     return 0;
+}
+
+static inline void fx_forget_deals(fx_world *w)
+{
+    for (int i = 0; i < w->n_deals; i++)
+        free(w->deals[i].blob);
+    w->n_deals = 0;
 }
 
 static inline int fx_teardown(void **state)
 {
     fx_world *w = *state;
     proc_partner_clear(&w->pt);
+    proc_partner_clear(&w->pt2);
     proc_outputs_free(&w->out);
+    fx_forget_deals(w);
     free(w);
     return 0;
 }
@@ -140,6 +169,8 @@ static inline int fx_teardown(void **state)
 static inline void fx_reset(fx_world *w)
 {
     proc_partner_clear(&w->pt);
+    proc_partner_clear(&w->pt2);
+    fx_forget_deals(w);
     fx_example_program(&w->progs[0]);
     fx_other_program(&w->progs[1]);
     proc_outputs_reset(&w->out);
@@ -198,17 +229,90 @@ static inline proc_event *fx_cert_ev(fx_world *w, const char *event_id, int64_t 
     return ev;
 }
 
-/* Applies w->ev; the call itself must succeed (rc 0). */
-static inline proc_outputs *fx_apply(fx_world *w)
+/* The deal id the caller must load a claim for (written independently of the library). */
+static inline const char *fx_deal_named(const proc_event *ev)
 {
-    assert_int_equal(proc_apply(&w->cat, &w->pt, &w->ev, &w->out), 0);
+    if (ev->type == PROC_EVENT_REGISTRATION && ev->u.reg.kind >= PROC_REG_DEAL_REGISTERED &&
+        ev->u.reg.kind <= PROC_REG_DEAL_REJECTED)
+        return ev->u.reg.deal_id;
+    if (ev->type == PROC_EVENT_SALE && ev->u.sale.has_deal_id && ev->u.sale.deal_id[0])
+        return ev->u.sale.deal_id;
+    return NULL;
+}
+
+static inline fx_stored_deal *fx_deal_slot(fx_world *w, const char *deal_id)
+{
+    for (int i = 0; i < w->n_deals; i++)
+        if (strcmp(w->deals[i].id, deal_id) == 0)
+            return &w->deals[i];
+    assert_true(w->n_deals < FX_MAX_DEALS);
+    fx_stored_deal *d = &w->deals[w->n_deals++];
+    snprintf(d->id, sizeof d->id, "%s", deal_id);
+    d->blob = NULL;
+    d->len = 0;
+    return d;
+}
+
+/* The stored claim of a deal, decoded (status NONE when nothing is stored). */
+static inline proc_deal fx_deal(fx_world *w, const char *deal_id)
+{
+    fx_stored_deal *s = fx_deal_slot(w, deal_id);
+    proc_deal d;
+    proc_deal_init(&d, deal_id);
+    if (s->blob)
+        assert_int_equal(proc_deal_decode(&d, s->blob, s->len), 0);
+    return d;
+}
+
+/* Applies w->ev to partner `pt` (w->pt or w->pt2) the way the worker does: load the claim of the deal the
+ * event names, apply, store the claim back when deal_changed. Also checks the contract:
+ * the claim changes only with deal_changed, and never for a dead letter or a duplicate.
+ * The call itself must succeed (rc 0). */
+static inline proc_outputs *fx_apply_pt(fx_world *w, proc_partner *pt)
+{
+    if (pt == &w->pt2)      /* the builders address PARTNER; redirect the event to PARTNER2 */
+        snprintf(w->ev.partner_id, sizeof w->ev.partner_id, "%s", PARTNER2);
+    const char *deal_id = fx_deal_named(&w->ev);
+    proc_deal deal;
+    fx_stored_deal *slot = NULL;
+    if (deal_id) {
+        slot = fx_deal_slot(w, deal_id);
+        deal = fx_deal(w, deal_id);
+    }
+    assert_int_equal(proc_apply(&w->cat, pt, &w->ev, deal_id ? &deal : NULL, &w->out), 0);
+    if (!deal_id) {
+        assert_false(w->out.deal_changed);
+        return &w->out;
+    }
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    assert_int_equal(proc_deal_encode(&deal, &blob, &len), 0);
+    bool same = slot->blob ? len == slot->len && memcmp(blob, slot->blob, len) == 0
+                           : deal.status == PROC_DEAL_NONE && !deal.won;
+    if (w->out.deal_changed) {
+        free(slot->blob);
+        slot->blob = blob;
+        slot->len = len;
+    } else {
+        free(blob);
+    }
+    if (!same && !w->out.deal_changed)
+        fail_msg("deal %s changed without deal_changed", deal_id);
+    if (w->out.reason != PROC_DLQ_NONE || w->out.duplicate)
+        assert_false(w->out.deal_changed);
+    assert_string_equal(deal.deal_id, deal_id);
     return &w->out;
 }
 
-/* Applies w->ev and asserts it was applied (not dead-lettered, not a duplicate). */
-static inline proc_outputs *fx_applied(fx_world *w)
+static inline proc_outputs *fx_apply(fx_world *w)
 {
-    proc_outputs *o = fx_apply(w);
+    return fx_apply_pt(w, &w->pt);
+}
+
+/* Applies w->ev to `pt` and asserts it was applied (not dead-lettered, not a duplicate). */
+static inline proc_outputs *fx_applied_pt(fx_world *w, proc_partner *pt)
+{
+    proc_outputs *o = fx_apply_pt(w, pt);
     if (o->reason != PROC_DLQ_NONE)
         fail_msg("event %s dead-lettered as %s: %s", w->ev.event_id,
                  proc_dlq_reason_name(o->reason), o->detail);
@@ -217,12 +321,52 @@ static inline proc_outputs *fx_applied(fx_world *w)
     return o;
 }
 
-static inline void fx_enrol(fx_world *w)
+static inline proc_outputs *fx_applied(fx_world *w)
+{
+    return fx_applied_pt(w, &w->pt);
+}
+
+/* Applies w->ev to `pt` and asserts it is dead-lettered for `reason`, with nothing
+ * produced, the partner blob byte-identical and the event id not remembered. (The deal's
+ * side is checked by fx_apply_pt.) */
+static inline proc_outputs *fx_dead_pt(fx_world *w, proc_partner *pt, proc_dlq_reason reason)
+{
+    uint8_t *before = NULL, *after = NULL;
+    size_t before_len = 0, after_len = 0;
+    assert_int_equal(proc_partner_encode(pt, &before, &before_len), 0);
+    proc_outputs *o = fx_apply_pt(w, pt);
+    assert_int_equal(proc_partner_encode(pt, &after, &after_len), 0);
+    bool same = before_len == after_len && memcmp(before, after, before_len) == 0;
+    free(before);
+    free(after);
+    if (o->reason != reason)
+        fail_msg("event %s: reason %s (%s), expected %s", w->ev.event_id,
+                 proc_dlq_reason_name(o->reason), o->detail, proc_dlq_reason_name(reason));
+    assert_true(same);
+    assert_false(o->changed);
+    assert_false(o->duplicate);
+    assert_true(o->detail[0] != '\0');
+    assert_int_equal(o->n_payouts + o->n_alerts + o->n_kpi + o->n_touched, 0);
+    return o;
+}
+
+static inline proc_outputs *fx_dead(fx_world *w, proc_dlq_reason reason)
+{
+    return fx_dead_pt(w, &w->pt, reason);
+}
+
+static inline void fx_enrol_pt(fx_world *w, proc_partner *pt)
 {
     fx_enrol_ev(w, "enrol-1", PROGRAM, "DACH");
-    proc_outputs *o = fx_applied(w);
+    proc_outputs *o = fx_applied_pt(w, pt);
     assert_int_equal(o->n_payouts, 0);
     assert_int_equal(o->n_alerts, 0);
+    assert_int_equal(o->n_kpi, 0);
+}
+
+static inline void fx_enrol(fx_world *w)
+{
+    fx_enrol_pt(w, &w->pt);
 }
 
 static inline proc_outputs *fx_sale(fx_world *w, const char *event_id, int64_t at,
@@ -237,6 +381,79 @@ static inline proc_outputs *fx_cert(fx_world *w, const char *event_id, int64_t a
 {
     fx_cert_ev(w, event_id, at, cert_id);
     return fx_applied(w);
+}
+
+/* A SALE naming a deal. */
+static inline proc_event *fx_deal_sale_ev(fx_world *w, const char *event_id, int64_t at,
+                                          int64_t amount, const char *deal_id)
+{
+    proc_event *ev = fx_sale_ev(w, event_id, at, amount, "EUR", "SW-1", 1);
+    ev->u.sale.has_deal_id = true;
+    snprintf(ev->u.sale.deal_id, sizeof ev->u.sale.deal_id, "%s", deal_id);
+    return ev;
+}
+
+static inline proc_event *fx_return_ev(fx_world *w, const char *event_id, int64_t at,
+                                       int64_t amount, const char *currency,
+                                       const char *original)
+{
+    proc_event *ev = fx_sale_ev(w, event_id, at, amount, currency, "SW-1", 1);
+    ev->u.sale.kind = PROC_SALE_RETURN;
+    ev->u.sale.has_original_event_id = true;
+    snprintf(ev->u.sale.original_event_id, sizeof ev->u.sale.original_event_id, "%s", original);
+    return ev;
+}
+
+static inline proc_outputs *fx_return(fx_world *w, const char *event_id, int64_t at,
+                                      int64_t amount, const char *original)
+{
+    fx_return_ev(w, event_id, at, amount, "EUR", original);
+    return fx_applied(w);
+}
+
+/* DEAL_REGISTERED / DEAL_APPROVED / DEAL_REJECTED. */
+static inline proc_event *fx_deal_ev(fx_world *w, const char *event_id, int64_t at,
+                                     proc_reg_kind kind, const char *deal_id)
+{
+    proc_event *ev = fx_reg_ev(w, event_id, at, kind);
+    ev->u.reg.has_deal_id = true;
+    snprintf(ev->u.reg.deal_id, sizeof ev->u.reg.deal_id, "%s", deal_id);
+    return ev;
+}
+
+static inline proc_event *fx_survey_ev(fx_world *w, const char *event_id, int64_t at,
+                                       proc_survey_kind kind, const char *survey_id,
+                                       const char *respondent_id)
+{
+    proc_event *ev = &w->ev;
+    memset(ev, 0, sizeof *ev);
+    ev->type = PROC_EVENT_SURVEY;
+    snprintf(ev->event_id, sizeof ev->event_id, "%s", event_id);
+    snprintf(ev->partner_id, sizeof ev->partner_id, "%s", PARTNER);
+    ev->occurred_at = at;
+    ev->u.survey.kind = kind;
+    snprintf(ev->u.survey.survey_id, sizeof ev->u.survey.survey_id, "%s", survey_id);
+    snprintf(ev->u.survey.respondent_id, sizeof ev->u.survey.respondent_id, "%s", respondent_id);
+    return ev;
+}
+
+static inline proc_event *fx_enps_ev(fx_world *w, const char *event_id, int64_t at,
+                                     const char *survey_id, const char *respondent_id,
+                                     int32_t score)
+{
+    proc_event *ev = fx_survey_ev(w, event_id, at, PROC_SURVEY_ENPS, survey_id, respondent_id);
+    ev->u.survey.has_score = true;
+    ev->u.survey.score = score;
+    return ev;
+}
+
+/* Appends a PULSE answer to w->ev. */
+static inline void fx_pulse_answer(fx_world *w, const char *question_id, int32_t score)
+{
+    proc_survey *s = &w->ev.u.survey;
+    assert_true(s->n_answers < PROC_PULSE_MAX_ANSWERS);
+    snprintf(s->answers[s->n_answers].question_id, PROC_STR_CAP, "%s", question_id);
+    s->answers[s->n_answers++].score = score;
 }
 
 /* ---- outputs ----------------------------------------------------------------------- */
@@ -321,6 +538,54 @@ static inline int64_t fx_cash(const proc_outputs *o)
             sum += o->payouts[i].amount_minor;
     return sum;
 }
+
+/* The metric delta of (period, field) in o; 0 when there is none. Fails when the same
+ * (period, field) appears twice (deltas must be merged). */
+static inline int64_t fx_kpi(const proc_outputs *o, int32_t period_key, const char *field)
+{
+    int64_t v = 0;
+    int seen = 0;
+    for (int i = 0; i < o->n_kpi; i++)
+        if (o->kpi[i].period_key == period_key && strcmp(o->kpi[i].field, field) == 0) {
+            v = o->kpi[i].delta;
+            seen++;
+        }
+    if (seen > 1)
+        fail_msg("metric %s of period %d appears %d times", field, (int)period_key, seen);
+    return v;
+}
+
+typedef struct {
+    int32_t key;
+    const char *field;
+    int64_t delta;
+} fx_kpi_row;
+
+/* Asserts o holds exactly these metric deltas (any order), no more. */
+static inline void fx_expect_kpis(const proc_outputs *o, const fx_kpi_row *rows, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int64_t got = fx_kpi(o, rows[i].key, rows[i].field);
+        if (got != rows[i].delta)
+            fail_msg("metric %s of period %d is %lld, expected %lld", rows[i].field,
+                     (int)rows[i].key, (long long)got, (long long)rows[i].delta);
+    }
+    for (int i = 0; i < o->n_kpi; i++) {
+        bool expected = false;
+        for (int k = 0; k < n; k++)
+            expected |= o->kpi[i].period_key == rows[k].key &&
+                        strcmp(o->kpi[i].field, rows[k].field) == 0;
+        if (!expected)
+            fail_msg("unexpected metric %s of period %d: %lld", o->kpi[i].field,
+                     (int)o->kpi[i].period_key, (long long)o->kpi[i].delta);
+    }
+}
+
+#define FX_EXPECT_KPIS(o, ...)                                                         \
+    do {                                                                               \
+        static const fx_kpi_row rows_[] = {__VA_ARGS__};                               \
+        fx_expect_kpis((o), rows_, (int)(sizeof rows_ / sizeof rows_[0]));            \
+    } while (0)
 
 /* ---- state ------------------------------------------------------------------------- */
 

@@ -41,6 +41,36 @@ static void expect_same_partner(const proc_partner *a, const proc_partner *b)
     assert_int_equal(a->n_certs, b->n_certs);
     for (int i = 0; i < a->n_certs; i++)
         assert_true(a->certs[i] == b->certs[i]);
+    assert_int_equal(a->n_sales, b->n_sales);
+    for (int i = 0; i < a->n_sales; i++) {
+        const proc_sale_record *x = &a->sales[i], *y = &b->sales[i];
+        assert_true(x->hash == y->hash);
+        assert_i64(x->occurred_at, y->occurred_at);
+        assert_i64(x->amount_minor, y->amount_minor);
+        assert_i64(x->returned_minor, y->returned_minor);
+        assert_int_equal(x->n_payouts, y->n_payouts);
+    }
+    assert_int_equal(a->n_sale_payouts, b->n_sale_payouts);
+    for (int i = 0; i < a->n_sale_payouts; i++) {
+        const proc_sale_payout *x = &a->sale_payouts[i], *y = &b->sale_payouts[i];
+        assert_int_equal(x->kind, y->kind);
+        assert_i64(x->amount_minor, y->amount_minor);
+        assert_string_equal(x->payout_id, y->payout_id);
+    }
+    assert_int_equal(a->n_responses, b->n_responses);
+    for (int i = 0; i < a->n_responses; i++) {
+        assert_true(a->responses[i].hash == b->responses[i].hash);
+        assert_i64(a->responses[i].occurred_at, b->responses[i].occurred_at);
+    }
+    assert_int_equal(a->n_pulse, b->n_pulse);
+    for (int i = 0; i < a->n_pulse; i++) {
+        const proc_pulse_stat *x = &a->pulse[i], *y = &b->pulse[i];
+        assert_int_equal(x->period_key, y->period_key);
+        assert_int_equal(x->alerted, y->alerted);
+        assert_true(x->question == y->question);
+        assert_i64(x->sum, y->sum);
+        assert_i64(x->count, y->count);
+    }
 }
 
 static void expect_empty(const proc_partner *pt)
@@ -52,9 +82,15 @@ static void expect_empty(const proc_partner *pt)
     assert_int_equal(pt->n_seen, 0);
     assert_int_equal(pt->n_certs, 0);
     assert_int_equal(pt->certifications_total, 0);
+    assert_int_equal(pt->n_sales, 0);
+    assert_int_equal(pt->n_sale_payouts, 0);
+    assert_int_equal(pt->n_responses, 0);
+    assert_int_equal(pt->n_pulse, 0);
 }
 
-/* A partner with a bit of everything, built by the rules themselves. */
+/* A partner with a bit of everything, built by the rules themselves: periods, ids,
+ * certifications, sale records with payouts (one partly returned), survey answers and
+ * PULSE statistics. */
 static void history(fx_world *w)
 {
     fx_enrol(w);
@@ -62,7 +98,14 @@ static void history(fx_world *w)
     fx_cert(w, "h-2", Q3D(20), "cert-a");
     fx_sale(w, "h-3", Q4D(1), 25000000, "FW-1", 2);
     fx_cert(w, "h-4", Q4D(2), "cert-b");
+    fx_return(w, "h-4r", Q4D(3), 1000000, "h-3");
+    fx_enps_ev(w, "h-4s", Q4D(4), "sv-1", "r-1", 3);
+    fx_applied(w);
     fx_sale(w, "h-5", Q1D(3), 4600000, "SW-1", 1);
+    fx_survey_ev(w, "h-6", Q1D(4), PROC_SURVEY_PULSE, "pulse-1", "r-1");
+    fx_pulse_answer(w, "q-1", 2);
+    fx_pulse_answer(w, "q-2", 5);
+    fx_applied(w);
 }
 
 static void test_round_trip_engine_state(void **state)
@@ -70,8 +113,14 @@ static void test_round_trip_engine_state(void **state)
     fx_world *w = *state;
     history(w);
     assert_int_equal(w->pt.n_periods, 3);
-    assert_int_equal(w->pt.n_seen, 6);
+    assert_int_equal(w->pt.n_seen, 9);
     assert_int_equal(w->pt.n_certs, 2);
+    assert_int_equal(w->pt.n_sales, 3);
+    /* h-1: rebate, MDF; h-3: rebate, SPIFF, MDF; h-5: rebate, MDF (true-ups not kept) */
+    assert_int_equal(w->pt.n_sale_payouts, 7);
+    assert_i64(w->pt.sales[1].returned_minor, 1000000);
+    assert_int_equal(w->pt.n_responses, 2);
+    assert_int_equal(w->pt.n_pulse, 2);
 
     fx_blob a = fx_encode(&w->pt);
     proc_partner copy;
@@ -84,7 +133,7 @@ static void test_round_trip_engine_state(void **state)
     /* the decoded state behaves exactly like the original: apply the same event to both */
     proc_outputs o2 = {0};
     fx_sale_ev(w, "next", Q1D(4), 500000, "EUR", "FW-2", 1);
-    assert_int_equal(proc_apply(&w->cat, &copy, &w->ev, &o2), 0);
+    assert_int_equal(proc_apply(&w->cat, &copy, &w->ev, NULL, &o2), 0);
     proc_outputs *o1 = fx_applied(w);
     assert_int_equal(o1->n_payouts, o2.n_payouts);
     assert_int_equal(o1->n_alerts, o2.n_alerts);
@@ -146,6 +195,21 @@ static void test_round_trip_extremes(void **state)
     assert_int_equal(proc_partner_remember(&pt, 0x8000000000000000ULL, -1), 0);
     assert_int_equal(proc_partner_add_cert(&pt, UINT64_MAX), 0);
     assert_int_equal(proc_partner_add_cert(&pt, 0), 0);
+    proc_sale_payout sp[2] = {{PROC_PAYOUT_CLAWBACK, INT64_MIN, ""},
+                              {PROC_PAYOUT_MDF_ACCRUAL, INT64_MAX, ""}};
+    memset(sp[0].payout_id, 'x', PROC_ID_CAP - 1);
+    sp[0].payout_id[PROC_ID_CAP - 1] = '\0';
+    proc_sale_record rec = {UINT64_MAX, INT64_MIN, INT64_MAX, INT64_MAX, 2};
+    assert_int_equal(proc_partner_add_sale(&pt, &rec, sp), 0);
+    proc_sale_record none = {0, 0, 1, 0, 0};
+    assert_int_equal(proc_partner_add_sale(&pt, &none, NULL), 0);
+    assert_int_equal(proc_partner_add_response(&pt, UINT64_MAX, INT64_MAX), 0);
+    assert_int_equal(proc_partner_add_response(&pt, 1, -1), 0);
+    proc_pulse_stat *ps = proc_partner_add_pulse(&pt, -5, UINT64_MAX);
+    assert_non_null(ps);
+    ps->sum = INT64_MAX;
+    ps->count = INT64_MAX;
+    ps->alerted = true;
 
     fx_blob a = fx_encode(&pt);
     int rc = proc_partner_decode(&back, a.buf, a.len);
@@ -160,18 +224,26 @@ static void test_round_trip_extremes(void **state)
     assert_true(proc_partner_seen(&back, 0));
     assert_false(proc_partner_seen(&back, 1));
     assert_true(proc_partner_has_cert(&back, UINT64_MAX));
+    proc_sale_payout *pp;
+    assert_non_null(proc_partner_sale(&back, UINT64_MAX, &pp));
+    assert_int_equal(strlen(pp[0].payout_id), PROC_ID_CAP - 1);
+    assert_i64(pp[1].amount_minor, INT64_MAX);
+    assert_non_null(proc_partner_sale(&back, 0, &pp));
+    assert_true(proc_partner_responded(&back, UINT64_MAX));
+    assert_false(proc_partner_responded(&back, 0));
+    assert_non_null(proc_partner_pulse(&back, -5, UINT64_MAX));
     proc_partner_clear(&pt);
     proc_partner_clear(&back);
 }
 
-/* The exact bytes: magic 'P', version 1, then varints (zigzag for signed values). */
+/* The exact bytes: magic 'P', version 2, then varints (zigzag for signed values). */
 static void test_wire_bytes(void **state)
 {
     (void)state;
     proc_partner pt;
     proc_partner_init(&pt, PARTNER);
 
-    static const uint8_t empty[] = {0x50, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const uint8_t empty[] = {0x50, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     fx_blob e = fx_encode(&pt);
     bool empty_ok = e.len == sizeof empty && memcmp(e.buf, empty, sizeof empty) == 0;
     free(e.buf);
@@ -194,9 +266,18 @@ static void test_wire_bytes(void **state)
     p->payouts_minor = 64;                /* zigzag 128 = 0x80 0x01 */
     assert_int_equal(proc_partner_remember(&pt, 0x80, -2), 0);
     assert_int_equal(proc_partner_add_cert(&pt, 1), 0);
+    proc_sale_payout sp = {PROC_PAYOUT_SPIFF, -3, "po_x"};
+    proc_sale_record rec = {0x81, 5, 100, 64, 1};
+    assert_int_equal(proc_partner_add_sale(&pt, &rec, &sp), 0);
+    assert_int_equal(proc_partner_add_response(&pt, 7, 1), 0);
+    proc_pulse_stat *st = proc_partner_add_pulse(&pt, -1, 2);
+    assert_non_null(st);
+    st->alerted = true;
+    st->sum = 9;
+    st->count = 3;
 
     static const uint8_t small[] = {
-        0x50, 0x01,                       /* magic, version */
+        0x50, 0x02,                       /* magic, version */
         0x01,                             /* enrolled */
         0x02, 'a', 'b',                   /* program_id */
         0x01, 'c',                        /* region */
@@ -208,6 +289,13 @@ static void test_wire_bytes(void **state)
         0x00, 0x00, 0x00, 0x00,           /*   eNPS counts */
         0x01, 0x80, 0x01, 0x03,           /* one seen id: hash 0x80, at -2 */
         0x01, 0x01,                       /* one certification hash: 1 */
+        0x01,                             /* one sale record: */
+        0x81, 0x01, 0x0A, 0xC8, 0x01,     /*   hash 0x81, at 5, amount 100 */
+        0x80, 0x01, 0x01,                 /*   returned 64, one payout: */
+        0x02, 0x05, 0x04, 'p', 'o', '_', 'x', /* SPIFF, -3, "po_x" */
+        0x01, 0x07, 0x02,                 /* one survey answer: hash 7, at 1 */
+        0x01,                             /* one PULSE statistic: */
+        0x01, 0x01, 0x02, 0x12, 0x06,     /*   period -1, alerted, question 2, sum 9, count 3 */
     };
     fx_blob s = fx_encode(&pt);
     bool small_ok = s.len == sizeof small && memcmp(s.buf, small, sizeof small) == 0;
@@ -223,6 +311,14 @@ static void test_wire_bytes(void **state)
     assert_i64(back.periods[0].revenue_minor, 150);
     assert_i64(back.periods[0].cash_minor, -1);
     assert_i64(back.seen[0].occurred_at, -2);
+    assert_int_equal(back.n_sales, 1);
+    assert_i64(back.sales[0].returned_minor, 64);
+    assert_int_equal(back.sale_payouts[0].kind, PROC_PAYOUT_SPIFF);
+    assert_i64(back.sale_payouts[0].amount_minor, -3);
+    assert_string_equal(back.sale_payouts[0].payout_id, "po_x");
+    assert_true(back.responses[0].hash == 7);
+    assert_int_equal(back.pulse[0].period_key, -1);
+    assert_i64(back.pulse[0].count, 3);
     proc_partner_clear(&back);
 }
 
@@ -259,25 +355,42 @@ static void test_truncated_rejected(void **state)
 
 typedef struct {
     const char *what;
-    uint8_t bytes[40];
+    uint8_t bytes[48];
     size_t len;
 } bad_row;
 
-/* The valid empty blob is 50 01 00 00 00 00 00 00 00 00 00. */
+/* The valid empty blob is 50 02 and 12 zero bytes. */
+#define E12 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+/* An enrolled partner with no periods, ids or certifications, then the new sections:
+ * 50 02 | 00 00 00 00 00 00 | 00 00 00 | sales, answers, PULSE. */
+#define HEAD 0x50, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0
 static const bad_row bad_rows[] = {
-    {"wrong magic", {0x51, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 11},
-    {"version 0", {0x50, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 11},
-    {"version 2", {0x50, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 11},
-    {"a trailing byte", {0x50, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 12},
-    {"2^40 periods", {0x50, 0x01, 0, 0, 0, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0, 0}, 16},
-    {"5 periods, no data", {0x50, 0x01, 0, 0, 0, 0, 0, 0, 0x05, 0, 0}, 11},
-    {"2^35 seen ids", {0x50, 0x01, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0}, 16},
-    {"program_id longer than the blob", {0x50, 0x01, 0, 0x7F, 'a', 'b'}, 6},
-    {"varint of 11 bytes", {0x50, 0x01, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-                            0xFF, 0xFF, 0x01, 0, 0, 0, 0, 0}, 21},
-    {"varint running off the end", {0x50, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0x80}, 11},
+    {"wrong magic", {0x51, 0x02, E12}, 14},
+    {"version 0", {0x50, 0x00, E12}, 14},
+    {"version 1 (before sales and surveys)", {0x50, 0x01, E12}, 14},
+    {"version 1 with its own length", {0x50, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 11},
+    {"version 3", {0x50, 0x03, E12}, 14},
+    {"a trailing byte", {0x50, 0x02, E12, 0}, 15},
+    {"2^40 periods", {0x50, 0x02, 0, 0, 0, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0, 0, 0, 0, 0}, 19},
+    {"5 periods, no data", {0x50, 0x02, 0, 0, 0, 0, 0, 0, 0x05, 0, 0, 0, 0, 0}, 14},
+    {"2^35 seen ids", {0x50, 0x02, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0, 0, 0, 0}, 19},
+    {"program_id longer than the blob", {0x50, 0x02, 0, 0x7F, 'a', 'b'}, 6},
+    {"varint of 11 bytes", {0x50, 0x02, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                            0xFF, 0xFF, 0x01, 0, 0, 0, 0, 0, 0, 0, 0}, 24},
+    {"varint running off the end", {0x50, 0x02, E12, 0x80}, 15},
     {"one byte", {0x50}, 1},
     {"nothing", {0}, 0},
+    /* sale records: hash 1, at 0, amount 2, returned r, n payouts */
+    {"sale amount 0", {HEAD, 1, 1, 0, 0, 0, 0, 0, 0}, 19},
+    {"sale returned more than sold", {HEAD, 1, 1, 0, 4, 6, 0, 0, 0}, 19},
+    {"sale returned < 0", {HEAD, 1, 1, 0, 4, 1, 0, 0, 0}, 19},
+    {"sale payouts missing", {HEAD, 1, 1, 0, 4, 0, 2, 0, 0}, 19},
+    {"payout kind 7", {HEAD, 1, 1, 0, 4, 0, 1, 7, 2, 0, 0, 0}, 22},
+    {"payout id of 36 bytes", {HEAD, 1, 1, 0, 4, 0, 1, 0, 2, 36, 'p'}, 21},
+    /* survey answers must be sorted; PULSE counts not negative */
+    {"answers out of order", {HEAD, 0, 2, 5, 0, 3, 0, 0}, 18},
+    {"the same answer twice", {HEAD, 0, 2, 5, 0, 5, 0, 0}, 18},
+    {"PULSE count < 0", {HEAD, 0, 0, 1, 0, 0, 1, 2, 1}, 19},
 };
 
 static void test_bad_blobs_rejected(void **state)
@@ -291,8 +404,18 @@ static void test_bad_blobs_rejected(void **state)
             fail_msg("%s: accepted", r->what);
         expect_empty(&pt);
     }
-    static const uint8_t good[] = {0x50, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const uint8_t good[] = {0x50, 0x02, E12};
     assert_int_equal(decode(&pt, good, sizeof good), 0);
+    /* the new sections decode when well-formed: one sale of 2 with one REBATE of 1 ("p"),
+     * answers 3 and 5, one PULSE statistic */
+    static const uint8_t sections[] = {HEAD, 1, 1, 0, 4, 2, 1, 0, 2, 1, 'p',
+                                       2, 3, 0, 5, 0, 1, 0, 0, 2, 4, 2};
+    assert_int_equal(decode(&pt, sections, sizeof sections), 0);
+    assert_int_equal(pt.n_sales, 1);
+    assert_i64(pt.sales[0].returned_minor, 1);
+    assert_string_equal(pt.sale_payouts[0].payout_id, "p");
+    assert_int_equal(pt.n_responses, 2);
+    assert_i64(pt.pulse[0].sum, 2);
     proc_partner_clear(&pt);
 }
 
@@ -300,17 +423,17 @@ static void test_bad_blobs_rejected(void **state)
 static void test_string_limit(void **state)
 {
     (void)state;
-    uint8_t buf[2 + 1 + 2 + 257 + 8];
+    uint8_t buf[2 + 1 + 2 + 257 + 10];
     for (int n = 256; n <= 257; n++) {
         size_t len = 0;
         buf[len++] = 0x50;
-        buf[len++] = 0x01;
+        buf[len++] = 0x02;
         buf[len++] = 0x01;                         /* enrolled */
         buf[len++] = (uint8_t)(0x80 | (n & 0x7F)); /* varint n (256 = 80 02, 257 = 81 02) */
         buf[len++] = (uint8_t)(n >> 7);
         memset(buf + len, 'x', (size_t)n);
         len += (size_t)n;
-        for (int k = 0; k < 7; k++)                /* region, 3 numbers, 3 counts */
+        for (int k = 0; k < 10; k++)               /* region, 3 numbers, 6 counts */
             buf[len++] = 0;
         proc_partner pt;
         proc_partner_init(&pt, PARTNER);
@@ -368,7 +491,7 @@ static void test_decode_replaces_state(void **state)
     history(w);
     fx_blob a = fx_encode(&w->pt);
 
-    static const uint8_t empty[] = {0x50, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const uint8_t empty[] = {0x50, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     proc_partner other;
     proc_partner_init(&other, PARTNER);
     assert_int_equal(proc_partner_decode(&other, a.buf, a.len), 0);

@@ -521,6 +521,13 @@ static void fix_late(fx_world *w) { w->progs[0].allowed_lateness_days = 365; }
 static void dl_invalid(fx_world *w) { fx_sale_ev(w, "d-1", Q4D(5), 1000, "EUR", "SW-1", 0); }
 static void fix_invalid(fx_world *w) { w->ev.u.sale.quantity = 1; }
 static void dl_enrol(fx_world *w) { fx_enrol_ev(w, "d-1", "nope", "X"); }
+static void dl_return(fx_world *w) { fx_return_ev(w, "d-1", Q4D(25), 1000, "EUR", "s-late"); }
+static void fix_return(fx_world *w)      /* the sale it returns arrives after all */
+{
+    proc_event ret = w->ev;
+    fx_sale(w, "s-late", Q4D(24), 5000, "SW-1", 1);
+    w->ev = ret;
+}
 static void fix_enrol(fx_world *w) { snprintf(w->progs[1].id, sizeof w->progs[1].id, "nope"); }
 
 static const dlq_row dlq_rows[] = {
@@ -529,6 +536,7 @@ static const dlq_row dlq_rows[] = {
     {"unsupported currency", dl_currency, PROC_DLQ_UNSUPPORTED_CURRENCY, fix_currency},
     {"late", dl_late, PROC_DLQ_LATE_EVENT, fix_late},
     {"enrolment in an unknown program", dl_enrol, PROC_DLQ_INVALID_EVENT, fix_enrol},
+    {"return of a sale not yet seen", dl_return, PROC_DLQ_RETURN_INVALID, fix_return},
 };
 
 static void test_dead_letters_change_nothing(void **state)

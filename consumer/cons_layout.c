@@ -110,3 +110,42 @@ int cons_layout_notice(cons_ledger_batch *b, const char *ns, const char *program
     snprintf(msg, sizeof msg, "{\"program\":\"%s\",\"partners\":%d}", program_id, n_partners);
     return cons_ledger_batch_publish(b, channel, msg);
 }
+
+void cons_layout_deal_key(char *key, size_t cap, const char *ns, const char *deal_id)
+{
+    snprintf(key, cap, "%s:deal:%s", ns, deal_id);
+}
+
+int cons_layout_deal(cons_ledger_batch *b, const char *ns, const cons_deal_entry *e)
+{
+    char key[CONS_KEY_CAP];
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    int rc = -1;
+
+    cons_layout_deal_key(key, sizeof key, ns, e->deal.deal_id);
+    if (cons_ledger_batch_expect(b, key, e->base ? (const void *)e->base : "", e->base_len))
+        goto done;
+    if (e->dirty && (proc_deal_encode(&e->deal, &blob, &len) ||
+                     cons_ledger_batch_set(b, key, blob, len)))
+        goto done;
+    rc = 0;
+done:
+    free(blob);
+    return rc;
+}
+
+int cons_layout_kpis(cons_ledger_batch *b, const char *ns, const cons_kpis *k)
+{
+    char key[CONS_KEY_CAP], period[PROC_PERIOD_CAP];
+    for (int i = 0; i < k->n; i++) {
+        const cons_kpi_entry *e = &k->e[i];
+        if (e->delta == 0)
+            continue;
+        proc_period_name(e->prog->period, e->period_key, period, sizeof period);
+        snprintf(key, sizeof key, "%s:kpi:%s:%s", ns, e->prog->id, period);
+        if (cons_ledger_batch_hincrby(b, key, e->field, e->delta))
+            return -1;
+    }
+    return 0;
+}

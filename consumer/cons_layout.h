@@ -7,6 +7,8 @@
  *   {ns}:partner:{partner}                              HASH (see cons_layout_partner)
  *   {ns}:state:{partner}                                STRING, the rules' private blob
  *   {ns}:lb-updates:{program}                           pub/sub notice per batch
+ *   {ns}:kpi:{program}:{period}                         HASH of program counters (SPEC §9)
+ *   {ns}:deal:{deal_id}                                 STRING, the shared claim blob
  *
  * Scores and fields are absolute values, so writing them twice is harmless.
  */
@@ -15,6 +17,7 @@
 
 #include <stddef.h>
 
+#include "cons_deals.h"
 #include "cons_ledger.h"
 #include "cons_partners.h"
 #include "proc_program.h"
@@ -36,5 +39,17 @@ int cons_layout_partner(cons_ledger_batch *b, const char *ns, const proc_program
  * re-read the sorted sets; the notice is best effort (pub/sub is not persisted). */
 int cons_layout_notice(cons_ledger_batch *b, const char *ns, const char *program_id,
                        int n_partners);
+
+/* Writes "{ns}:deal:{deal_id}" into key. */
+void cons_layout_deal_key(char *key, size_t cap, const char *ns, const char *deal_id);
+
+/* Adds the optimistic check of a deal claim the batch read (EXPECT the bytes it read)
+ * and, when the batch changed it, its new blob. @returns 0 or -1 (ENOMEM). */
+int cons_layout_deal(cons_ledger_batch *b, const char *ns, const cons_deal_entry *e);
+
+/* Adds one HINCRBY per non-zero KPI increment into {ns}:kpi:{program}:{period}. Counters
+ * only: ratios and NPS are derived from them when read (incentivectl kpi), because no
+ * single worker sees a program's totals. @returns 0 or -1 (ENOMEM). */
+int cons_layout_kpis(cons_ledger_batch *b, const char *ns, const cons_kpis *k);
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cons_deals.h"
 #include "cons_kafka.h"
 #include "cons_layout.h"
 #include "cons_ledger.h"
@@ -37,8 +38,11 @@ typedef struct {
     int64_t token;                   /* fencing token taken at assignment */
     int64_t seq;                     /* outbox entries the ledger holds ever appended */
     int64_t next[N_IN];              /* ledger's next offsets as last committed; -1 none */
+    int64_t batch_first[N_IN];       /* first offset taken into this batch; -1 none */
     int64_t batch_next[N_IN];        /* next offsets after the records of this batch */
     int n_in;                        /* input records in this batch */
+    uint64_t rewinds;                /* batches redone after a STALE deal claim */
+    cons_kpis kpis;                  /* program counters of this batch */
     cons_outbox_entry *entry;        /* output records of this batch */
     int n_dirty, cap_dirty;
     cons_partner_entry **dirty;      /* partners changed in this batch */
@@ -58,6 +62,7 @@ struct cons_worker {
     const char *in_topics[N_IN];
     const char *out_topics[N_OUT];
     part_state *parts;
+    cons_deals deals;                /* deal claims read by this batch */
     proc_event ev;
     proc_outputs out;
     uint8_t *buf;
@@ -113,7 +118,22 @@ static void discard_batch(cons_worker *w, int32_t p)
     ps->n_dirty = 0;
     ps->n_in = 0;
     memcpy(ps->batch_next, ps->next, sizeof ps->next);
+    for (int t = 0; t < N_IN; t++)
+        ps->batch_first[t] = -1;
+    ps->kpis.n = 0;
+    cons_deals_drop(&w->deals, p);
     cons_outbox_entry_reset(ps->entry);
+}
+
+/* Takes one record into its partition's batch: the batch now ends after it. Every record
+ * is taken exactly once, as a dead letter or applied. */
+static void take(cons_worker *w, part_state *ps, int t, int64_t offset)
+{
+    if (ps->batch_first[t] < 0)
+        ps->batch_first[t] = offset;
+    ps->batch_next[t] = offset + 1;
+    ps->n_in++;
+    w->stats.events++;
 }
 
 static int mark_dirty(part_state *ps, cons_partner_entry *e, const proc_outputs *out)
@@ -423,6 +443,14 @@ static int dead_letter(cons_worker *w, part_state *ps, const rd_kafka_message_t 
     return 0;
 }
 
+/* Takes a record that fails before the rules see it straight to the dead letters. */
+static int reject(cons_worker *w, part_state *ps, int t, const rd_kafka_message_t *rkm,
+                  proc_dlq_reason reason, const char *detail)
+{
+    take(w, ps, t, rkm->offset);
+    return dead_letter(w, ps, rkm, reason, detail);
+}
+
 /* @returns the cached partner, loading its blob from the ledger on first sight. */
 static cons_partner_entry *partner(cons_worker *w, const char *id, int32_t p)
 {
@@ -447,6 +475,83 @@ static cons_partner_entry *partner(cons_worker *w, const char *id, int32_t p)
     return w->failed ? NULL : e;
 }
 
+/* @returns the deal id an event needs the claim record of, or NULL (SPEC §6.7). */
+static const char *event_deal_id(const proc_event *ev)
+{
+    if (ev->type == PROC_EVENT_REGISTRATION &&
+        (ev->u.reg.kind == PROC_REG_DEAL_REGISTERED || ev->u.reg.kind == PROC_REG_DEAL_APPROVED ||
+         ev->u.reg.kind == PROC_REG_DEAL_REJECTED) && ev->u.reg.has_deal_id)
+        return ev->u.reg.deal_id;
+    if (ev->type == PROC_EVENT_SALE && ev->u.sale.kind == PROC_SALE_SALE &&
+        ev->u.sale.has_deal_id && ev->u.sale.deal_id[0])
+        return ev->u.sale.deal_id;
+    return NULL;
+}
+
+static int commit_batch(cons_worker *w);
+
+/*
+ * Finds or reads the claim record of a deal for partition p's batch. A claim is read by
+ * one partition per batch, so that each ledger call's EXPECT covers exactly the claims
+ * its own records saw: when another partition's batch holds it, the batch is committed
+ * first. @returns 0 with *out set, 1 when that commit rewound p (a STALE claim: the
+ * current record will be fetched again), -1 on a fatal error.
+ */
+static int deal_for(cons_worker *w, const char *deal_id, int32_t p, cons_deal_entry **out)
+{
+    cons_deal_entry *de = cons_deals_find(&w->deals, deal_id);
+    char key[CONS_KEY_CAP];
+    cons_ledger_blob blob = {0};
+
+    if (de != NULL && de->partition != p) {
+        uint64_t rewinds = w->parts[p].rewinds;
+        if (commit_batch(w) != 0)
+            return -1;
+        if (w->parts[p].rewinds != rewinds || !w->parts[p].owned)
+            return 1;
+        de = NULL;                               /* the commit forgot every claim it read */
+    }
+    if (de == NULL) {
+        cons_layout_deal_key(key, sizeof key, w->cfg->redis_namespace, deal_id);
+        const char *keys[1] = {key};
+        if (cons_ledger_get_blobs(w->ledger, 1, keys, &blob) != CONS_LEDGER_OK)
+            return fail(w, "cannot load deal %s: %s", deal_id, cons_ledger_last_error(w->ledger));
+        if ((de = cons_deals_add(&w->deals, deal_id, p, blob.data, blob.len)) == NULL)
+            return fail(w, "stored claim of deal %s is corrupt (or out of memory)", deal_id);
+    }
+    *out = de;
+    return 0;
+}
+
+/* Redoes partition p's batch: a deal claim it read was changed by another worker before
+ * its ledger call. Nothing of the batch was written; forget it and fetch its records
+ * again from where it started, so they are applied to the current claim. */
+static int rewind_partition(cons_worker *w, int32_t p)
+{
+    part_state *ps = &w->parts[p];
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(N_IN);
+    int rc = 0;
+
+    for (int t = 0; t < N_IN; t++)
+        if (ps->batch_first[t] >= 0)
+            rd_kafka_topic_partition_list_add(l, w->in_topics[t], p)->offset = ps->batch_first[t];
+    discard_batch(w, p);
+    ps->rewinds++;
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(w->consumer, l, 10000);
+    if (e != NULL)
+        rc = fail(w, "cannot rewind partition %d: %s", (int)p, rd_kafka_error_string(e));
+    for (int i = 0; rc == 0 && i < l->cnt; i++)
+        if (l->elems[i].err)
+            rc = fail(w, "cannot rewind %s[%d]: %s", l->elems[i].topic, (int)p,
+                      rd_kafka_err2str(l->elems[i].err));
+    if (e != NULL)
+        rd_kafka_error_destroy(e);
+    rd_kafka_topic_partition_list_destroy(l);
+    cons_log(CONS_LOG_INFO, "rewound", "partition %d: a deal claim changed under the batch; "
+             "redoing it", (int)p);
+    return rc;
+}
+
 static int process_record(cons_worker *w, const rd_kafka_message_t *rkm)
 {
     int t = in_topic_index(w, rd_kafka_topic_name(rkm->rkt));
@@ -458,16 +563,12 @@ static int process_record(cons_worker *w, const rd_kafka_message_t *rkm)
     part_state *ps = &w->parts[p];
     if (ps->reconcile && reconcile(w, p))
         return -1;
-    ps->batch_next[t] = rkm->offset + 1;
-    ps->n_in++;
-    w->stats.events++;
-
     if (w->cfg->check_mispartitioned) {
         int32_t want = rkm->key ? cons_murmur2_partition(rkm->key, rkm->key_len, w->n_partitions) : -1;
         if (want != p) {
             snprintf(detail, sizeof detail, rkm->key ? "key hashes to partition %d, not %d"
                      : "record has no key (partner_id expected)%.0d%.0d", (int)want, (int)p);
-            return dead_letter(w, ps, rkm, PROC_DLQ_MISPARTITIONED, detail);
+            return reject(w, ps, t, rkm, PROC_DLQ_MISPARTITIONED, detail);
         }
     }
     switch (schema_decode_event(w->schemas, in_types[t], rkm->payload, rkm->len, &w->ev, detail,
@@ -475,26 +576,33 @@ static int process_record(cons_worker *w, const rd_kafka_message_t *rkm)
     case SCHEMA_OK:
         break;
     case SCHEMA_UNKNOWN_SCHEMA:
-        return dead_letter(w, ps, rkm, PROC_DLQ_UNKNOWN_SCHEMA, detail);
+        return reject(w, ps, t, rkm, PROC_DLQ_UNKNOWN_SCHEMA, detail);
     case SCHEMA_INVALID_EVENT:
-        return dead_letter(w, ps, rkm, PROC_DLQ_INVALID_EVENT, detail);
+        return reject(w, ps, t, rkm, PROC_DLQ_INVALID_EVENT, detail);
     default:
-        return dead_letter(w, ps, rkm, PROC_DLQ_DECODE_ERROR, detail);
+        return reject(w, ps, t, rkm, PROC_DLQ_DECODE_ERROR, detail);
     }
     if (rkm->key && (rkm->key_len != strlen(w->ev.partner_id) ||
                      memcmp(rkm->key, w->ev.partner_id, rkm->key_len) != 0)) {
         snprintf(detail, sizeof detail, "record key is not the partner_id '%s'", w->ev.partner_id);
-        return dead_letter(w, ps, rkm, PROC_DLQ_INVALID_EVENT, detail);
+        return reject(w, ps, t, rkm, PROC_DLQ_INVALID_EVENT, detail);
     }
 
+    cons_deal_entry *de = NULL;
+    const char *deal_id = event_deal_id(&w->ev);
+    if (deal_id != NULL) {
+        int r = deal_for(w, deal_id, p, &de);
+        if (r != 0)
+            return r < 0 ? -1 : 0;                  /* > 0: p was rewound, this comes again */
+    }
     cons_partner_entry *e = partner(w, w->ev.partner_id, p);
     if (e == NULL)
         return -1;
-    if (proc_apply(&w->catalog, &e->state, &w->ev, &w->out) != 0) {
+    take(w, ps, t, rkm->offset);
+    if (proc_apply(&w->catalog, &e->state, &w->ev, de ? &de->deal : NULL, &w->out) != 0) {
         /* The partner may be half changed: drop it so it is reloaded from the ledger. */
         cons_partners_drop(w->partners, w->ev.partner_id);
-        fail(w, "out of memory applying an event");
-        return -1;
+        return fail(w, "out of memory applying event %s", w->ev.event_id);
     }
     if (w->out.reason != PROC_DLQ_NONE)
         return dead_letter(w, ps, rkm, w->out.reason, w->out.detail);
@@ -518,6 +626,12 @@ static int process_record(cons_worker *w, const rd_kafka_message_t *rkm)
     w->stats.alerts += (uint64_t)w->out.n_alerts;
     if (w->out.changed && mark_dirty(ps, e, &w->out))
         return fail(w, "out of memory marking a partner changed");
+    if (w->out.deal_changed)
+        de->dirty = true;
+    const proc_program *prog = w->out.n_kpi ? proc_catalog_find(&w->catalog, e->state.program_id) : NULL;
+    for (int i = 0; prog && i < w->out.n_kpi; i++)
+        if (cons_kpis_add(&ps->kpis, prog, &w->out.kpi[i]))
+            return fail(w, "out of memory collecting KPIs");
     return 0;
 }
 
@@ -548,6 +662,11 @@ static int commit_to_ledger(cons_worker *w, int32_t p)
     for (int j = 0; j < n_noticed; j++)
         if (cons_layout_notice(w->lbatch, ns, noticed[j]->id, ps->n_dirty))
             return fail(w, "out of memory building a ledger batch");
+    for (int i = 0; i < w->deals.n; i++)
+        if (w->deals.e[i]->partition == p && cons_layout_deal(w->lbatch, ns, w->deals.e[i]))
+            return fail(w, "out of memory building a ledger batch");
+    if (cons_layout_kpis(w->lbatch, ns, &ps->kpis))
+        return fail(w, "out of memory building a ledger batch");
     const uint8_t *bytes = NULL;
     size_t len = 0;
     if (cons_outbox_entry_count(ps->entry) > 0) {
@@ -563,6 +682,8 @@ static int commit_to_ledger(cons_worker *w, int32_t p)
         return fail(w, "another worker took over partition %d (fenced): %s", (int)p, err);
     case CONS_LEDGER_CONFLICT:
         return fail(w, "ledger offsets of partition %d moved under this worker: %s", (int)p, err);
+    case CONS_LEDGER_STALE:
+        return rewind_partition(w, p) == 0 ? 1 : -1;
     default:
         return fail(w, "ledger commit of partition %d failed: %s", (int)p, err);
     }
@@ -581,6 +702,9 @@ static int commit_to_ledger(cons_worker *w, int32_t p)
         ps->dirty[i]->n_touched = 0;
     }
     ps->n_dirty = 0;
+    ps->kpis.n = 0;
+    for (int t = 0; t < N_IN; t++)
+        ps->batch_first[t] = -1;
     return 0;
 }
 
@@ -595,8 +719,11 @@ static int commit_batch(cons_worker *w)
         part_state *ps = &w->parts[p];
         if (!ps->owned || ps->n_in == 0)
             continue;
-        if (commit_to_ledger(w, p))
+        int lr = commit_to_ledger(w, p);
+        if (lr < 0)
             goto done;
+        if (lr > 0)
+            continue;                      /* rewound: nothing of it to publish */
         if (!txn_open && begin_transaction(w))
             goto done;
         txn_open = true;
@@ -607,7 +734,7 @@ static int commit_batch(cons_worker *w)
             goto done;
         add_offsets(w, offs, p, ps->next);
     }
-    if (!txn_open) {
+    if (!txn_open) {                       /* nothing taken, or every batch rewound */
         rc = 0;
         goto done;
     }
@@ -634,6 +761,8 @@ static int commit_batch(cons_worker *w)
     w->stats.last_batch_ms = (double)(now_ms() - started);
     rc = 0;
 done:
+    if (rc == 0)
+        cons_deals_drop(&w->deals, -1);    /* claims are re-read by the next batch */
     rd_kafka_topic_partition_list_destroy(offs);
     return rc;
 }
@@ -719,7 +848,7 @@ cons_worker *cons_worker_new(const cons_config *cfg, const proc_program *program
         if ((w->parts[p].entry = cons_outbox_entry_new()) == NULL)
             goto fail;
         for (int t = 0; t < N_IN; t++)
-            w->parts[p].next[t] = w->parts[p].batch_next[t] = -1;
+            w->parts[p].next[t] = w->parts[p].batch_next[t] = w->parts[p].batch_first[t] = -1;
     }
     /* A stable transactional.id per worker: a restarted worker fences its predecessor's
      * open transaction at once instead of waiting for transaction.timeout.ms. */
@@ -832,6 +961,7 @@ void cons_worker_destroy(cons_worker *w)
         rd_kafka_destroy(w->producer);
     for (int32_t p = 0; w->parts && p < w->n_partitions; p++) {
         cons_outbox_entry_destroy(w->parts[p].entry);
+        cons_kpis_free(&w->parts[p].kpis);
         free(w->parts[p].dirty);
     }
     free(w->parts);
@@ -840,6 +970,7 @@ void cons_worker_destroy(cons_worker *w)
     schema_registry_destroy(w->schemas);
     cons_partners_destroy(w->partners);
     cons_metrics_server_destroy(w->metrics);
+    cons_deals_free(&w->deals);
     proc_outputs_free(&w->out);
     free(w->buf);
     free(w);

@@ -13,6 +13,7 @@
 
 #include "cons_ctl.h"
 #include "cons_program.h"
+#include "proc_kpi.h"
 
 #define LB_USAGE                                                                           \
     "leaderboard --program ID [--period 2026-Q4] [--metric revenue|points] [--region R] "  \
@@ -456,6 +457,35 @@ done:
 
 /* ---- kpi --------------------------------------------------------------------------- */
 
+/* Counters first in a reading order; fields not listed follow as stored. */
+static const char *const kpi_fields[] = {
+    "revenue_minor", "payouts_total_minor", "cash_and_clawbacks_minor", "active_partners",
+    "deals_registered", "deals_approved", "deals_won", "certifications", "responses",
+    "promoters", "passives", "detractors", NULL};
+
+static int64_t hash_i64(const redisReply *h, const char *field)
+{
+    const char *v = hash_get(h, field);
+    return v ? strtoll(v, NULL, 10) : 0;
+}
+
+/* The ratios of SPEC §9, derived from the counters (workers only add to counters). */
+static void print_derived(const redisReply *h)
+{
+    int64_t nps;
+    int64_t ratio = proc_kpi_payout_ratio_bp(hash_i64(h, "cash_and_clawbacks_minor"),
+                                             hash_i64(h, "revenue_minor"));
+    int64_t conv = proc_kpi_conversion_bp(hash_i64(h, "deals_won"), hash_i64(h, "deals_registered"));
+    printf("  %-28s %" PRId64 " bp (%" PRId64 ".%02" PRId64 " %%)\n", "payout_to_revenue", ratio,
+           ratio / 100, (ratio < 0 ? -ratio : ratio) % 100);
+    printf("  %-28s %" PRId64 " bp\n", "deal_conversion", conv);
+    if (proc_kpi_nps(hash_i64(h, "promoters"), hash_i64(h, "detractors"),
+                     hash_i64(h, "responses"), &nps))
+        printf("  %-28s %" PRId64 "\n", "nps", nps);
+    else
+        printf("  %-28s -\n", "nps");
+}
+
 int cons_ctl_kpi(const cons_config *cfg, int argc, char **argv)
 {
     const char *program = NULL, *period_arg = NULL;
@@ -510,7 +540,8 @@ int cons_ctl_kpi(const cons_config *cfg, int argc, char **argv)
     programs = load_programs_quietly(cfg, &n_programs);
     prog = find_program(programs, n_programs, program);
     printf("metrics of %s in %s\n", program, period);
-    print_hash(h, NULL, prog ? prog->currency : NULL);
+    print_hash(h, kpi_fields, prog ? prog->currency : NULL);
+    print_derived(h);
     rc = CONS_CTL_OK;
     goto done;
 fail:

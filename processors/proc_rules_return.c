@@ -7,11 +7,11 @@
 #include "proc_rules.h"
 
 /*
- * The cumulative share of a payout that returns so far have taken back:
- * round_half_even(amount × returned / sale amount). Each return claws back the growth of
- * this share, not its own rounded share, so that a sale returned in pieces claws back
- * exactly what one full return would (the per-piece roundings cannot add up to a cent
- * more or less than the payout).
+ * The share of a payout one return takes back, exactly as SPEC §6.11 writes it:
+ * round_half_even(amount × returned / original amount), each return on its own. A sale
+ * returned in several pieces can therefore claw back a cent more or less in total than
+ * one full return would (a 5-cent rebate returned as 30 % + 30 % + 40 % gives 2 + 2 + 2);
+ * the contract fixes the per-return formula, so the code follows it.
  */
 static int64_t share(int64_t payout, int64_t returned, int64_t sale_amount)
 {
@@ -53,9 +53,7 @@ int proc_rule_return(proc_rule_ctx *c, int64_t amount)
         return -1;
     ps->revenue_minor -= amount;
     int eff = proc_effective_tier(ps);
-    int64_t before = rec->returned_minor;
-    int64_t after = before + amount;
-    rec->returned_minor = after;
+    rec->returned_minor += amount;
     proc_outputs_touch(c->out, key);
     if (proc_rule_kpi(c, key, "revenue_minor", -amount))
         return -1;
@@ -65,8 +63,7 @@ int proc_rule_return(proc_rule_ctx *c, int64_t amount)
      * capped nor frees cap room (§6.12). */
     for (int i = 0; i < rec->n_payouts; i++) {
         const proc_sale_payout *p = &payouts[i];
-        int64_t back = share(p->amount_minor, after, rec->amount_minor) -
-                       share(p->amount_minor, before, rec->amount_minor);
+        int64_t back = share(p->amount_minor, amount, rec->amount_minor);
         proc_payout_kind kind =
             p->kind == PROC_PAYOUT_MDF_ACCRUAL ? PROC_PAYOUT_MDF_ACCRUAL : PROC_PAYOUT_CLAWBACK;
         if (proc_rule_payout(c, key, kind, -back, p->payout_id, eff))

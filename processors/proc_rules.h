@@ -56,8 +56,9 @@ typedef struct {
     int eff_old;                     /* the period's effective tier once opened */
 } proc_period_event;
 
-/* True when a period event of period `key` is LATE_EVENT (§6.9). A check: no change. */
-bool proc_rule_is_late(const proc_rule_ctx *c, int32_t key);
+/* True when a period event of period `key` is LATE_EVENT (§6.9): then the dead letter
+ * is set in c->out (the caller returns 0). A check: the partner is not changed. */
+bool proc_rule_late(proc_rule_ctx *c, int32_t key);
 
 /* Starts applying a period event of period `key` (the checks are done): opens the period
  * (its held tier is fixed now, §6.4) and moves the watermark. @returns the period state,

@@ -1,6 +1,7 @@
 /* Periods, the watermark and tiers (SPEC §6.3, 6.4, 6.5 true-ups, 6.9, 6.14 points). */
 #include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "proc_money.h"
@@ -56,12 +57,17 @@ static int32_t latest_key(const proc_partner *pt)
 /* The watermark is the highest occurred_at of the partner's applied period events (§6.9).
  * Before the first one (the partner has no period yet) there is no watermark, so nothing
  * is late, whatever its date: watermark_ms = 0 is not an instant to compare with. */
-bool proc_rule_is_late(const proc_rule_ctx *c, int32_t key)
+bool proc_rule_late(proc_rule_ctx *c, int32_t key)
 {
     if (c->pt->n_periods == 0)
         return false;
     int64_t lateness = (int64_t)c->prog->allowed_lateness_days * PROC_MS_PER_DAY;
-    return proc_period_end_ms(c->prog->period, key) + lateness < c->pt->watermark_ms;
+    if (proc_period_end_ms(c->prog->period, key) + lateness >= c->pt->watermark_ms)
+        return false;
+    c->out->reason = PROC_DLQ_LATE_EVENT;
+    snprintf(c->out->detail, sizeof c->out->detail, "period ended more than %d days before "
+             "the partner's latest event", (int)c->prog->allowed_lateness_days);
+    return true;
 }
 
 /* Opens the period `key` at the partner's first event in it: the held tier is the tier

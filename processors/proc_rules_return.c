@@ -41,9 +41,8 @@ int proc_rule_return(proc_rule_ctx *c, int64_t amount)
                          "more than the %" PRId64 " left of sale %s", amount,
                          rec->amount_minor - rec->returned_minor, s->original_event_id);
     int32_t key = proc_period_key(c->prog->period, c->ev->occurred_at);
-    if (proc_rule_is_late(c, key))
-        PROC_DEAD_LETTER(c, PROC_DLQ_LATE_EVENT, "period ended more than %d days before the "
-                         "partner's latest event", (int)c->prog->allowed_lateness_days);
+    if (proc_rule_late(c, key))
+        return 0;
 
     /* Checks done: from here on the event is applied. The revenue of the return's own
      * period falls (it may go below zero); its reached tier does not (§6.4). */

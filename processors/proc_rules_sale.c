@@ -91,9 +91,8 @@ static int record_sale(proc_rule_ctx *c, int64_t amount, int first)
 static int apply_sale(proc_rule_ctx *c, int64_t amount)
 {
     int32_t key = proc_period_key(c->prog->period, c->ev->occurred_at);
-    if (proc_rule_is_late(c, key))
-        PROC_DEAD_LETTER(c, PROC_DLQ_LATE_EVENT, "period ended more than %d days before the "
-                         "partner's latest event", (int)c->prog->allowed_lateness_days);
+    if (proc_rule_late(c, key))
+        return 0;
 
     /* Checks done: from here on the event is applied. */
     proc_period_event pe;

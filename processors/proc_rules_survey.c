@@ -157,9 +157,8 @@ int proc_rule_survey(proc_rule_ctx *c)
         PROC_DEAD_LETTER(c, PROC_DLQ_DUPLICATE_RESPONSE, "respondent %s already answered survey %s",
                          s->respondent_id, s->survey_id);
     int32_t key = proc_period_key(c->prog->period, c->ev->occurred_at);
-    if (proc_rule_is_late(c, key))
-        PROC_DEAD_LETTER(c, PROC_DLQ_LATE_EVENT, "period ended more than %d days before the "
-                         "partner's latest event", (int)c->prog->allowed_lateness_days);
+    if (proc_rule_late(c, key))
+        return 0;
 
     /* Checks done: from here on the event is applied. */
     proc_period_event pe;

@@ -715,15 +715,17 @@ static int commit_batch(cons_worker *w)
     bool txn_open = false;
     int rc = -1;
 
+    /* Every ledger call first, then one short transaction: librdkafka works hard while a
+     * transaction is open, so it should not stay open across Redis round trips. */
+    for (int32_t p = 0; p < w->n_partitions; p++) {
+        part_state *ps = &w->parts[p];
+        if (ps->owned && ps->n_in > 0 && commit_to_ledger(w, p) < 0)
+            goto done;                     /* > 0: rewound, its n_in is 0 now */
+    }
     for (int32_t p = 0; p < w->n_partitions; p++) {
         part_state *ps = &w->parts[p];
         if (!ps->owned || ps->n_in == 0)
             continue;
-        int lr = commit_to_ledger(w, p);
-        if (lr < 0)
-            goto done;
-        if (lr > 0)
-            continue;                      /* rewound: nothing of it to publish */
         if (!txn_open && begin_transaction(w))
             goto done;
         txn_open = true;

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config
-  librdkafka-dev libavro-dev libhiredis-dev libcmocka-dev libyaml-dev libjansson-dev
+  librdkafka-dev libavro-dev libhiredis-dev libcmocka-dev libyaml-dev libjansson-dev zlib1g-dev
   redis-server redis-tools openjdk-17-jre-headless maven valgrind netcat-openbsd
   kcat  # readiness/metadata checks for the local broker without a JVM start
 )

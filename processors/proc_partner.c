@@ -267,29 +267,36 @@ static bool closed_at(const proc_partner *pt, const proc_program *prog, int64_t 
     return period_end + (int64_t)prog->allowed_lateness_days * PROC_MS_PER_DAY < pt->watermark_ms;
 }
 
-static bool period_closed(const proc_partner *pt, const proc_program *prog, int64_t at)
+/* The first instant of the oldest period still open to late events: periods are
+ * contiguous, so an instant is in a closed period exactly when it is before this. One
+ * calendar computation per prune instead of one per remembered id. */
+static int64_t open_from_ms(const proc_partner *pt, const proc_program *prog)
 {
-    return closed_at(pt, prog, proc_period_end_ms(prog->period, proc_period_key(prog->period, at)));
+    int64_t lateness = (int64_t)prog->allowed_lateness_days * PROC_MS_PER_DAY;
+    int32_t key = proc_period_key(prog->period, pt->watermark_ms - lateness);
+    while (!closed_at(pt, prog, proc_period_end_ms(prog->period, key - 1)))
+        key--;                                  /* at most once: the edge is inclusive */
+    return proc_period_start_ms(prog->period, key);
 }
 
 static void prune_set(const proc_partner *pt, proc_seen *set, int *n, int64_t horizon_ms,
-                      const proc_program *prog)
+                      int64_t open_from)
 {
     int keep = 0;
     for (int i = 0; i < *n; i++)
         if (set[i].occurred_at >= pt->latest_seen_ms - horizon_ms ||
-            !period_closed(pt, prog, set[i].occurred_at))
+            set[i].occurred_at >= open_from)
             set[keep++] = set[i];
     *n = keep;
 }
 
-static void prune_sales(proc_partner *pt, const proc_program *prog)
+static void prune_sales(proc_partner *pt, const proc_program *prog, int64_t open_from)
 {
     int64_t window = (int64_t)prog->return_window_days * PROC_MS_PER_DAY;
     int keep = 0, from = 0, to = 0;
     for (int i = 0; i < pt->n_sales; i++) {
         proc_sale_record rec = pt->sales[i];
-        if (!period_closed(pt, prog, rec.occurred_at + window)) {
+        if (rec.occurred_at + window >= open_from) {
             memmove(&pt->sale_payouts[to], &pt->sale_payouts[from],
                     (size_t)rec.n_payouts * sizeof *pt->sale_payouts);
             to += rec.n_payouts;
@@ -303,9 +310,10 @@ static void prune_sales(proc_partner *pt, const proc_program *prog)
 
 void proc_partner_prune(proc_partner *pt, int64_t horizon_ms, const proc_program *prog)
 {
-    prune_set(pt, pt->seen, &pt->n_seen, horizon_ms, prog);
-    prune_set(pt, pt->responses, &pt->n_responses, horizon_ms, prog);
-    prune_sales(pt, prog);
+    int64_t open_from = open_from_ms(pt, prog);
+    prune_set(pt, pt->seen, &pt->n_seen, horizon_ms, open_from);
+    prune_set(pt, pt->responses, &pt->n_responses, horizon_ms, open_from);
+    prune_sales(pt, prog, open_from);
 
     int drop = 0;
     while (drop < pt->n_periods - 1 &&

@@ -191,13 +191,29 @@ int proc_rule_near_next_tier(proc_rule_ctx *c, int32_t key)
     int64_t missing = threshold - ps->revenue_minor;
     if (missing < 0)
         missing = 0;
-    snprintf(a->message, sizeof a->message,
-             "Partner %s is close to tier %s in %s: %" PRId64 " %s minor units of revenue to go.",
-             c->pt->partner_id, tier, period, missing, c->prog->currency);
+    /* The tier may also need certifications: say so, or a partner whose revenue is
+     * already there reads "0 to go" and wonders why the tier does not come. */
+    int32_t certs = c->prog->tiers[next].min_certifications - c->pt->certifications_total;
+    if (certs < 0)
+        certs = 0;
+    if (certs == 0)
+        snprintf(a->message, sizeof a->message, "Partner %s is close to tier %s in %s: %" PRId64
+                 " %s minor units of revenue to go.", c->pt->partner_id, tier, period, missing,
+                 c->prog->currency);
+    else if (missing > 0)
+        snprintf(a->message, sizeof a->message, "Partner %s is close to tier %s in %s: %" PRId64
+                 " %s minor units of revenue and %d more certification%s to go.",
+                 c->pt->partner_id, tier, period, missing, c->prog->currency, (int)certs,
+                 certs == 1 ? "" : "s");
+    else
+        snprintf(a->message, sizeof a->message, "Partner %s has the revenue for tier %s in %s "
+                 "and needs %d more certification%s to reach it.", c->pt->partner_id, tier,
+                 period, (int)certs, certs == 1 ? "" : "s");
     proc_alert_attr(a, "tier", tier);
     proc_alert_attr_i64(a, "threshold_minor", threshold);
     proc_alert_attr_i64(a, "revenue_minor", ps->revenue_minor);
     proc_alert_attr_i64(a, "missing_minor", missing);
+    proc_alert_attr_i64(a, "missing_certifications", certs);
     return 0;
 }
 

@@ -441,6 +441,30 @@ static const pct_row pct_rows[] = {
     {1, 5000000, 49999, false},
 };
 
+/* The revenue for Gold is there but its certification is not: the alert says what is
+ * missing instead of "0 to go". 22,500,000 is 90 % of Gold; 25,000,000 is all of it. */
+static void test_near_next_tier_names_missing_certifications(void **state)
+{
+    fx_world *w = *state;
+    fx_enrol(w);
+    proc_outputs *o = fx_sale(w, "s-1", Q4D(1), 22500000, "SW-1", 1);
+    const proc_alert *a = fx_alert(o, PROC_ALERT_NEAR_NEXT_TIER);
+    assert_string_equal(fx_attr(a, "tier"), "Gold");
+    assert_string_equal(fx_attr(a, "missing_minor"), "2500000");
+    assert_string_equal(fx_attr(a, "missing_certifications"), "1");
+    assert_non_null(strstr(a->message, "2500000 EUR minor units of revenue and 1 more "
+                                       "certification to go."));
+
+    fx_reset(w);
+    fx_enrol(w);
+    o = fx_sale(w, "s-2", Q4D(1), 25000000, "SW-1", 1);
+    a = fx_alert(o, PROC_ALERT_NEAR_NEXT_TIER);
+    assert_string_equal(fx_attr(a, "missing_minor"), "0");
+    assert_string_equal(fx_attr(a, "missing_certifications"), "1");
+    assert_non_null(strstr(a->message, "has the revenue for tier Gold in 2026-Q4 and needs 1 "
+                                       "more certification to reach it."));
+}
+
 static void test_near_next_tier_percent(void **state)
 {
     fx_world *w = *state;
@@ -988,6 +1012,7 @@ int main(void)
         fx_test(test_held_tier_fixed_at_open),
         fx_test(test_near_next_tier_once),
         fx_test(test_near_next_tier_percent),
+        fx_test(test_near_next_tier_names_missing_certifications),
         fx_test(test_certification_completes_tier_after_sale),
         fx_test(test_certification_first_then_sales),
         fx_test(test_certification_counts_from_then_on),

@@ -18,8 +18,17 @@
  *                                 an event sent to a chosen topic and partition
  *                                 (MISPARTITIONED and UNKNOWN_SCHEMA tests).
  * In raw lines "key" may be null (no key) or left out (the event's partner_id, or no key
- * for "hex"), and "partition" left out (chosen from the key). `--dry-run` prints the
- * records in this same format, so its output can be produced later with --file.
+ * for "hex"), and "partition" left out (chosen from the key) or "other": the partition
+ * after the one the key hashes to (a MISPARTITIONED record; skipped, with a note, when
+ * the topic has one partition). `--dry-run` prints the records in this same format, so
+ * its output can be produced later with --file.
+ *
+ * --generate writes one phase of the generated stream (cons_ctl_gen.h) at a time: enrol,
+ * sales, surveys, conflicts. Within a phase no record depends on another topic or
+ * partner, so a script produces each phase and waits for the worker (`incentivectl lag
+ * --wait`) before the next: then every run computes the same outputs. `--phase all`
+ * writes the four at once; fine for --dry-run and quick tries, but the worker may then
+ * see a sale before its partner's enrolment (another topic) and dead-letter it.
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -31,6 +40,7 @@
 #include "cons_ctl.h"
 #include "cons_ctl_gen.h"
 #include "cons_kafka.h"
+#include "cons_murmur2.h"
 #include "cons_program.h"
 #include "proc_period.h"
 #include "schema_codec.h"
@@ -38,8 +48,13 @@
 
 #define USAGE                                                                              \
     "produce (--file EVENTS.jsonl|- | --generate [--seed N] [--partners P] [--sales S]\n"  \
-    "        [--start YYYY-MM-DD] [--days D] [--cert-pct PCT] [--bad N]\n"                 \
-    "        [--program-file F] [--phase enrol|sales|all]) [--dry-run]"
+    "        [--start YYYY-MM-DD] [--days D] [--cert-pct PCT] [--bad N] [--deals N]\n"     \
+    "        [--returns N] [--responses N] [--plain] [--program-file F]\n"                 \
+    "        [--phase enrol|sales|surveys|conflicts|all]) [--dry-run]\n"                   \
+    "  Produce the phases in this order, each after `incentivectl lag --wait` has seen the\n" \
+    "  worker consume the previous one; --phase all (the default) sends the four at once\n"  \
+    "  and is meant for --dry-run and quick tries: the worker may then see a sale before\n"  \
+    "  its partner's enrolment. --plain: enrolments, certifications and sales only."
 
 #define N_INPUT_TOPICS 3
 #define FLUSH_TIMEOUT_MS 120000
@@ -124,9 +139,13 @@ static int parse_raw_line(line_reader *lr, json_t *root, cons_ctl_record *rec, c
         } else if (strcmp(k, "event") == 0) {
             event = v;
         } else if (strcmp(k, "partition") == 0) {
+            if (json_is_string(v) && strcmp(json_string_value(v), "other") == 0) {
+                rec->partition = CONS_CTL_PARTITION_OTHER;
+                continue;
+            }
             if (!json_is_integer(v) || json_integer_value(v) < 0 ||
                 json_integer_value(v) > INT32_MAX) {
-                snprintf(err, errcap, "partition: expected an integer >= 0");
+                snprintf(err, errcap, "partition: expected an integer >= 0 or \"other\"");
                 goto done;
             }
             rec->partition = (int32_t)json_integer_value(v);
@@ -214,7 +233,7 @@ static int read_record(line_reader *lr, cons_ctl_record *rec, char *err, size_t 
             continue;
 
         memset(rec, 0, sizeof *rec);
-        rec->partition = -1;
+        rec->partition = CONS_CTL_PARTITION_KEY;
         root = json_loads(lr->line, JSON_REJECT_DUPLICATES, &jerr);
         if (root == NULL || !json_is_object(root)) {
             snprintf(err, errcap, "%s:%ld: not a JSON object: %s", lr->name, lr->line_no,
@@ -250,6 +269,7 @@ typedef struct {
     int32_t partitions[N_INPUT_TOPICS];   /* -1: the topic does not exist */
     long long per_topic[N_INPUT_TOPICS];
     long long raw;
+    long long skipped;                    /* "other" partition records with one partition */
     long long bad[CONS_CTL_BAD_COUNT];
     long long failed;                     /* failed deliveries */
     char first_failure[512];
@@ -326,7 +346,7 @@ static int print_record(const cons_ctl_record *rec, char *err, size_t errcap)
         snprintf(err, errcap, "event %s cannot be written as JSON", rec->ev.event_id);
         goto done;
     }
-    if (!rec->is_raw && rec->partition < 0 && rec->has_key &&
+    if (!rec->is_raw && rec->partition == CONS_CTL_PARTITION_KEY && rec->has_key &&
         strcmp(rec->key, rec->ev.partner_id) == 0 && rec->topic == rec->ev.type) {
         puts(ev_json);           /* the common case: a plain event line */
         rc = 0;
@@ -337,6 +357,8 @@ static int print_record(const cons_ctl_record *rec, char *err, size_t errcap)
     json_object_set_new(o, "key", rec->has_key ? json_string(rec->key) : json_null());
     if (rec->partition >= 0)
         json_object_set_new(o, "partition", json_integer(rec->partition));
+    else if (rec->partition == CONS_CTL_PARTITION_OTHER)
+        json_object_set_new(o, "partition", json_string("other"));
     if (rec->is_raw) {
         if ((hex = cons_ctl_hex(rec->raw, rec->raw_len)) == NULL)
             goto oom;
@@ -365,6 +387,7 @@ static int sink_send(sink *s, const cons_ctl_record *rec, char *err, size_t errc
     const void *value = rec->raw;
     size_t len = rec->raw_len;
     int t = (int)rec->topic;
+    int32_t partition = rec->partition >= 0 ? rec->partition : RD_KAFKA_PARTITION_UA;
 
     if (!rec->is_raw) {
         if (schema_encode_event(s->reg, &rec->ev, buf, sizeof buf, &len) != 0) {
@@ -382,11 +405,19 @@ static int sink_send(sink *s, const cons_ctl_record *rec, char *err, size_t errc
                      "deploy/topics-create.sh)", s->topic_names[t]);
             return -1;
         }
+        if (rec->partition == CONS_CTL_PARTITION_OTHER) {
+            /* The partition after the key's: the record must not be where it belongs. */
+            if (s->partitions[t] < 2 || !rec->has_key) {
+                s->skipped++;
+                return 0;
+            }
+            partition = (cons_murmur2_partition(rec->key, strlen(rec->key), s->partitions[t]) +
+                         1) % s->partitions[t];
+        }
         for (;;) {
             rd_kafka_resp_err_t e = rd_kafka_producev(
                 s->rk, RD_KAFKA_V_RKT(s->rkt[t]),
-                RD_KAFKA_V_PARTITION(rec->partition >= 0 ? rec->partition
-                                                         : RD_KAFKA_PARTITION_UA),
+                RD_KAFKA_V_PARTITION(partition),
                 RD_KAFKA_V_KEY(rec->has_key ? rec->key : NULL,
                                rec->has_key ? strlen(rec->key) : 0),
                 RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -447,6 +478,9 @@ static void print_summary(const sink *s)
         fprintf(stderr, "%s %lld to %s", t ? "," : "", s->per_topic[t], s->topic_names[t]);
     if (s->raw > 0)
         fprintf(stderr, "; %lld with raw value bytes", s->raw);
+    if (s->skipped > 0)
+        fprintf(stderr, "; %lld not sent (partition \"other\" needs a topic with two "
+                "partitions or more)", s->skipped);
     if (bad > 0) {
         fprintf(stderr, "; bad records: %lld (", bad);
         for (int b = 1, first = 1; b < CONS_CTL_BAD_COUNT; b++)
@@ -487,12 +521,17 @@ static int parse_date(const char *text, int64_t *ms)
 static int parse_args(int argc, char **argv, produce_args *a)
 {
     long long v;
+    bool plain = false;
 
     a->gen.seed = 1;
     a->gen.n_partners = 100;
     a->gen.n_sales = 1000;
     a->gen.days = 30;
     a->gen.n_bad = -1;
+    a->gen.n_deals = -1;
+    a->gen.n_returns = -1;
+    a->gen.n_responses = -1;
+    a->gen.scenarios = true;
     a->gen.phase = CONS_CTL_PHASE_ALL;
     if (parse_date("2026-10-01", &a->gen.start_ms))
         return cons_ctl_usage(USAGE);
@@ -503,6 +542,8 @@ static int parse_args(int argc, char **argv, produce_args *a)
             a->generate = true;
         } else if (strcmp(argv[i], "--dry-run") == 0) {
             a->dry_run = true;
+        } else if (strcmp(argv[i], "--plain") == 0) {
+            plain = true;
         } else if ((m = cons_ctl_opt(argc, argv, &i, "--file", &val)) != 0) {
             if (m < 0)
                 return cons_ctl_usage(USAGE);
@@ -535,6 +576,18 @@ static int parse_args(int argc, char **argv, produce_args *a)
             if (m < 0 || cons_ctl_parse_int(val, 0, CONS_CTL_GEN_MAX_SALES, &v))
                 return cons_ctl_usage(USAGE);
             a->gen.n_bad = (int)v;
+        } else if ((m = cons_ctl_opt(argc, argv, &i, "--deals", &val)) != 0) {
+            if (m < 0 || cons_ctl_parse_int(val, 0, CONS_CTL_GEN_MAX_DEALS, &v))
+                return cons_ctl_usage(USAGE);
+            a->gen.n_deals = (int)v;
+        } else if ((m = cons_ctl_opt(argc, argv, &i, "--returns", &val)) != 0) {
+            if (m < 0 || cons_ctl_parse_int(val, 0, CONS_CTL_GEN_MAX_SALES, &v))
+                return cons_ctl_usage(USAGE);
+            a->gen.n_returns = (int)v;
+        } else if ((m = cons_ctl_opt(argc, argv, &i, "--responses", &val)) != 0) {
+            if (m < 0 || cons_ctl_parse_int(val, 0, CONS_CTL_GEN_MAX_RESPONSES, &v))
+                return cons_ctl_usage(USAGE);
+            a->gen.n_responses = (int)v;
         } else if ((m = cons_ctl_opt(argc, argv, &i, "--start", &val)) != 0) {
             if (m < 0 || parse_date(val, &a->gen.start_ms))
                 return cons_ctl_usage(USAGE);
@@ -547,6 +600,10 @@ static int parse_args(int argc, char **argv, produce_args *a)
                 a->gen.phase = CONS_CTL_PHASE_ENROL;
             else if (strcmp(val, "sales") == 0)
                 a->gen.phase = CONS_CTL_PHASE_SALES;
+            else if (strcmp(val, "surveys") == 0)
+                a->gen.phase = CONS_CTL_PHASE_SURVEYS;
+            else if (strcmp(val, "conflicts") == 0)
+                a->gen.phase = CONS_CTL_PHASE_CONFLICTS;
             else
                 return cons_ctl_usage(USAGE);
         } else {
@@ -555,6 +612,12 @@ static int parse_args(int argc, char **argv, produce_args *a)
     }
     if (a->generate == (a->file != NULL))    /* exactly one source */
         return cons_ctl_usage(USAGE);
+    if (plain) {                             /* what an explicit count says still counts */
+        a->gen.scenarios = false;
+        a->gen.n_deals = a->gen.n_deals < 0 ? 0 : a->gen.n_deals;
+        a->gen.n_returns = a->gen.n_returns < 0 ? 0 : a->gen.n_returns;
+        a->gen.n_responses = a->gen.n_responses < 0 ? 0 : a->gen.n_responses;
+    }
     return 0;
 }
 

@@ -3,7 +3,14 @@
 # Redis, create the topics, feed a realistic sample through the worker, and show the
 # resulting leaderboard, tiers, payouts and alerts.
 #
-# Options (environment): DEMO_SEED (default 7), DEMO_PARTNERS (200), DEMO_SALES (20000).
+# The sample is `incentivectl produce --generate` in its four phases, each fed once the
+# worker has consumed the previous one: enrolments, certifications and deal registrations;
+# sales over Q4 2026 (with deal sales, returns, late sales, a few very large orders and
+# bad records); eNPS and pulse survey responses; deal conflicts. Together they make every
+# kind of payout, alert and dead letter appear.
+#
+# Options (environment): DEMO_SEED (default 7), DEMO_PARTNERS (200), DEMO_SALES (20000),
+# DEMO_DAYS (92).
 # The services keep running afterwards so you can explore with build/consumer/incentivectl;
 # deploy/stop.sh stops them (--wipe also deletes their data).
 set -euo pipefail
@@ -12,6 +19,7 @@ cd "$repo"
 # shellcheck source=deploy/env.sh
 source "$repo/deploy/env.sh"
 seed="${DEMO_SEED:-7}" partners="${DEMO_PARTNERS:-200}" sales="${DEMO_SALES:-20000}"
+days="${DEMO_DAYS:-92}"
 programs="$repo/deploy/programs/example.yaml"
 ctl="$repo/build/consumer/incentivectl"
 worker="$repo/build/consumer/incentive-worker"
@@ -39,14 +47,22 @@ mkdir -p "$PI_STATE_DIR/workers"
 echo $! >"$PI_STATE_DIR/workers/$run.pid"
 trap 'kill -TERM "$(cat "$PI_STATE_DIR/workers/$run.pid")" 2>/dev/null || true' EXIT
 
-gen=(--generate --seed "$seed" --partners "$partners" --sales "$sales" --cert-pct 30
-     --program-file "$programs")
-echo "== feed $partners enrolments, wait for the worker"
-"$ctl" produce "${gen[@]}" --phase enrol
-"$ctl" lag --wait --timeout 120 >/dev/null
-echo "== feed $sales sales (and a few bad records), wait for the worker"
-"$ctl" produce "${gen[@]}" --phase sales
-"$ctl" lag --wait --timeout 300 >/dev/null
+gen=(--generate --seed "$seed" --partners "$partners" --sales "$sales" --days "$days"
+     --cert-pct 30 --program-file "$programs")
+# feed PHASE WHAT TIMEOUT — one phase of the generated stream, then wait for the worker:
+# the next phase may only start once this one is consumed (Kafka orders records within a
+# partition, not across topics and partitions).
+feed() {
+  local t0=$SECONDS
+  echo "== feed $2, wait for the worker"
+  "$ctl" produce "${gen[@]}" --phase "$1"
+  "$ctl" lag --wait --timeout "$3" >/dev/null
+  echo "   (${1} phase consumed in $((SECONDS - t0)) s)"
+}
+feed enrol "$partners enrolments, certifications, deal registrations and approvals" 120
+feed sales "$sales sales over $days days (deal sales, returns, late sales, large orders, bad records)" 300
+feed surveys "eNPS and pulse survey responses" 120
+feed conflicts "deal registrations that conflict with others' open deals" 120
 
 kill -TERM "$(cat "$PI_STATE_DIR/workers/$run.pid")"
 wait "$(cat "$PI_STATE_DIR/workers/$run.pid")" || true
@@ -70,6 +86,9 @@ count() { grep -o "\"$2\":\"[A-Z_]*\"" "$1" | sort | uniq -c | sed 's/"//g; s/:/
 echo "payouts by kind:";      count "$PI_STATE_DIR/$run-payouts.jsonl" kind
 echo "alerts by kind:";       count "$PI_STATE_DIR/$run-alerts.jsonl" kind
 echo "dead letters by reason:"; count "$PI_STATE_DIR/$run-dead-letters.jsonl" reason
+echo
+echo "== program metrics (Redis hash, SPEC §9)"
+"$ctl" kpi --program emea-resellers || echo "(incentivectl kpi failed)"
 echo
 echo "Worker log: $PI_STATE_DIR/workers/$run.log. Outputs: $PI_STATE_DIR/$run-*.jsonl"
 echo "Explore: PI_REDIS_NAMESPACE=$run build/consumer/incentivectl partner <id> ; stop: deploy/stop.sh"

@@ -82,7 +82,8 @@ dump_redis() {
     case "$key" in "$ns:ledger:"*|"$ns:outbox:"*) continue ;; esac
     type=$(redis-cli -p "$REDIS_PORT" TYPE "$key")
     case "$type" in
-      hash) echo "${key#"$ns"} hash $(redis-cli -p "$REDIS_PORT" --no-raw HGETALL "$key" | paste -sd' ' -)" ;;
+      # Field order follows where batches happened to break (KPI counters): sort it.
+      hash) echo "${key#"$ns"} hash $(redis-cli -p "$REDIS_PORT" --raw HGETALL "$key" | paste - - | sort | paste -sd' ' -)" ;;
       zset) echo "${key#"$ns"} zset $(redis-cli -p "$REDIS_PORT" --no-raw ZRANGE "$key" 0 -1 WITHSCORES | paste -sd' ' -)" ;;
       string) echo "${key#"$ns"} string $(redis-cli -p "$REDIS_PORT" --no-raw GET "$key")" ;;
       *) echo "${key#"$ns"} $type" ;;

@@ -89,6 +89,9 @@ static const conf_row rows[] = {
     INT("fault.exit_after_ledger_commits", "0", fault_exit_after_ledger_commits, 0, INT32_MAX,
         "Testing only: exit abruptly right after this many ledger commits, before their Kafka "
         "transaction, to prove recovery from the outbox; 0 turns it off."),
+    INT("fault.stop_before_batch_commit", "0", fault_stop_before_batch_commit, 0, INT32_MAX,
+        "Testing only: SIGSTOP itself right before the ledger calls of this batch (1 = the "
+        "first), so a test can resume it as a zombie after another worker took over; 0 = off."),
 };
 
 #define N_ROWS ((int)(sizeof rows / sizeof rows[0]))

@@ -59,6 +59,7 @@ typedef struct {
     char *log_level;                  /* log.level: "debug", "info", "warn" or "error" */
     int metrics_port;                 /* metrics.port (0 = no HTTP endpoint) */
     int fault_exit_after_ledger_commits; /* fault.exit_after_ledger_commits (tests; 0 = off) */
+    int fault_stop_before_batch_commit; /* fault.stop_before_batch_commit (tests; 0 = off) */
     char *config_file;                /* the config file read, or NULL */
     int n_kafka;                      /* kafka.* properties, in the order first set */
     cons_kv *kafka;

@@ -67,6 +67,7 @@ struct cons_worker {
     proc_outputs out;
     uint8_t *buf;
     uint64_t ledger_commits;         /* for fault.exit_after_ledger_commits */
+    uint64_t batch_attempts;         /* for fault.stop_before_batch_commit */
     bool failed;                     /* a callback hit a fatal error: see fatal */
     char fatal[512];
     cons_metrics stats;              /* exposed on metrics.port */
@@ -715,6 +716,17 @@ static int commit_batch(cons_worker *w)
     bool txn_open = false;
     int rc = -1;
 
+    /* A zombie in the making: paused with its batch applied in memory and its tokens
+     * taken; a test resumes it after another worker fenced it (tests/e2e/test_zombie.sh). */
+    bool any = false;
+    for (int32_t p = 0; p < w->n_partitions; p++)
+        any |= w->parts[p].owned && w->parts[p].n_in > 0;
+    if (any && w->cfg->fault_stop_before_batch_commit > 0 &&
+        ++w->batch_attempts == (uint64_t)w->cfg->fault_stop_before_batch_commit) {
+        cons_log(CONS_LOG_WARN, "fault_injected", "stopping before the ledger calls of batch %"
+                 PRIu64 " as configured (fault.stop_before_batch_commit)", w->batch_attempts);
+        raise(SIGSTOP);
+    }
     /* Every ledger call first, then one short transaction: librdkafka works hard while a
      * transaction is open, so it should not stay open across Redis round trips. */
     for (int32_t p = 0; p < w->n_partitions; p++) {

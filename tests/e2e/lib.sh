@@ -100,3 +100,18 @@ free_port() {
 http_get() {
   python3 -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"
 }
+
+# wait_for SECONDS DESCRIPTION CMD... — polls CMD every 0.2 s until it succeeds; fails the
+# test with DESCRIPTION when SECONDS pass first.
+wait_for() {
+  local deadline=$((SECONDS + $1)) what=$2; shift 2
+  until "$@"; do
+    [ $SECONDS -lt $deadline ] || fail "timed out after ${deadline}s waiting for: $what"
+    sleep 0.2
+  done
+}
+
+# owns PORT N — the worker serving metrics on PORT owns N input partitions.
+owns() {
+  http_get "http://127.0.0.1:$1/metrics" 2>/dev/null | grep -q "^pi_owned_partitions{.*} $2\$"
+}

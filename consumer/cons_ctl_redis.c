@@ -391,12 +391,25 @@ static void print_hash(const redisReply *h, const char *const *order, const char
         if (v != NULL)
             print_field(order[f], v, currency);
     }
-    for (size_t k = 0; k + 1 < h->elements; k += 2) {   /* fields added later, as stored */
-        bool known = false;
-        for (int f = 0; order && order[f] && !known; f++)
-            known = strcmp(order[f], reply_str(h->element[k])) == 0;
-        if (!known)
-            print_field(reply_str(h->element[k]), reply_str(h->element[k + 1]), currency);
+    /* Fields not in `order` (per payout kind, per tier, added later) by name: the hash
+     * stores them in the order batches first touched them, which means nothing. */
+    const char *last = "";
+    for (;;) {
+        const char *next = NULL, *value = NULL;
+        for (size_t k = 0; k + 1 < h->elements; k += 2) {
+            const char *name = reply_str(h->element[k]);
+            bool known = false;
+            for (int f = 0; order && order[f] && !known; f++)
+                known = strcmp(order[f], name) == 0;
+            if (!known && strcmp(name, last) > 0 && (next == NULL || strcmp(name, next) < 0)) {
+                next = name;
+                value = reply_str(h->element[k + 1]);
+            }
+        }
+        if (next == NULL)
+            return;
+        print_field(next, value, currency);
+        last = next;
     }
 }
 

@@ -177,6 +177,8 @@ static int produce_entry(cons_worker *w, int32_t p, const uint8_t *bytes, size_t
         return -1;
     }
     while ((rc = cons_outbox_reader_next(&rd, &rec)) > 0) {
+        if (rec.topic < 0 || rec.topic >= N_OUT)
+            return fail(w, "outbox entry of partition %d names output topic %d", (int)p, rec.topic);
         int32_t n = w->out_partitions[rec.topic];
         int32_t part = rec.key ? cons_murmur2_partition(rec.key, rec.key_len, n) : p % n;
         rd_kafka_headers_t *hdrs = NULL;
@@ -567,8 +569,11 @@ static int process_record(cons_worker *w, const rd_kafka_message_t *rkm)
     if (w->cfg->check_mispartitioned) {
         int32_t want = rkm->key ? cons_murmur2_partition(rkm->key, rkm->key_len, w->n_partitions) : -1;
         if (want != p) {
-            snprintf(detail, sizeof detail, rkm->key ? "key hashes to partition %d, not %d"
-                     : "record has no key (partner_id expected)%.0d%.0d", (int)want, (int)p);
+            if (rkm->key)
+                snprintf(detail, sizeof detail, "key hashes to partition %d, not %d", (int)want,
+                         (int)p);
+            else
+                snprintf(detail, sizeof detail, "record has no key (partner_id expected)");
             return reject(w, ps, t, rkm, PROC_DLQ_MISPARTITIONED, detail);
         }
     }
@@ -592,6 +597,10 @@ static int process_record(cons_worker *w, const rd_kafka_message_t *rkm)
     cons_deal_entry *de = NULL;
     const char *deal_id = event_deal_id(&w->ev);
     if (deal_id != NULL) {
+        /* If deal_for's early commit rewinds p, this record must be fetched again: its
+         * topic has to be among the ones the rewind seeks back. */
+        if (ps->batch_first[t] < 0)
+            ps->batch_first[t] = rkm->offset;
         int r = deal_for(w, deal_id, p, &de);
         if (r != 0)
             return r < 0 ? -1 : 0;                  /* > 0: p was rewound, this comes again */
@@ -601,7 +610,9 @@ static int process_record(cons_worker *w, const rd_kafka_message_t *rkm)
         return -1;
     take(w, ps, t, rkm->offset);
     if (proc_apply(&w->catalog, &e->state, &w->ev, de ? &de->deal : NULL, &w->out) != 0) {
-        /* The partner may be half changed: drop it so it is reloaded from the ledger. */
+        /* The partner may be half changed: forget the whole batch (which drops it and every
+         * partner the batch changed) so nothing stale is committed or freed twice. */
+        discard_batch(w, p);
         cons_partners_drop(w->partners, w->ev.partner_id);
         return fail(w, "out of memory applying event %s", w->ev.event_id);
     }
@@ -726,6 +737,14 @@ static int commit_batch(cons_worker *w)
         cons_log(CONS_LOG_WARN, "fault_injected", "stopping before the ledger calls of batch %"
                  PRIu64 " as configured (fault.stop_before_batch_commit)", w->batch_attempts);
         raise(SIGSTOP);
+    }
+    /* A partition whose last transaction aborted (possibly inside deal_for's early commit)
+     * must publish that outbox gap before its new batch reaches the ledger, or the new
+     * offsets would cover it and the trim would drop it unpublished. */
+    for (int32_t p = 0; p < w->n_partitions; p++) {
+        part_state *ps = &w->parts[p];
+        if (ps->owned && ps->reconcile && reconcile(w, p))
+            goto done;
     }
     /* Every ledger call first, then one short transaction: librdkafka works hard while a
      * transaction is open, so it should not stay open across Redis round trips. */
@@ -856,11 +875,15 @@ cons_worker *cons_worker_new(const cons_config *cfg, const proc_program *program
     if (w->consumer == NULL || check_topics(w, err, errcap))
         goto fail;
     w->parts = calloc((size_t)w->n_partitions, sizeof *w->parts);
-    if (w->parts == NULL)
+    if (w->parts == NULL) {
+        snprintf(err, errcap, "out of memory");
         goto fail;
+    }
     for (int32_t p = 0; p < w->n_partitions; p++) {
-        if ((w->parts[p].entry = cons_outbox_entry_new()) == NULL)
+        if ((w->parts[p].entry = cons_outbox_entry_new()) == NULL) {
+            snprintf(err, errcap, "out of memory");
             goto fail;
+        }
         for (int t = 0; t < N_IN; t++)
             w->parts[p].next[t] = w->parts[p].batch_next[t] = w->parts[p].batch_first[t] = -1;
     }

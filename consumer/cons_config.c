@@ -71,7 +71,7 @@ static const conf_row rows[] = {
          "Redis password (AUTH); empty for none. Secret: never logged."),
      .secret = true},
     STR("redis.namespace", "inc", redis_namespace,
-        "Prefix of every Redis key (SPEC §8); `incentivectl replay` uses another one."),
+        "Prefix of every Redis key (SPEC §8); give a test or a what-if run its own."),
     INT("batch.max_events", "2000", batch_max_events, 1, 1000000,
         "Most input events per batch (one Redis call and one Kafka transaction)."),
     INT("batch.max_ms", "20", batch_max_ms, 1, 60000,

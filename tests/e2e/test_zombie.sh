@@ -16,8 +16,9 @@ common=(--program_file="$E2E_DIR/program.yaml" --kafka.session.timeout.ms=6000
         --kafka.heartbeat.interval.ms=1000)
 
 port_a=$(free_port)
+# A holds each batch open for a second, so each phase below is exactly one of its batches.
 "$WORKER" "${common[@]}" --worker.id="$E2E_RUN-a" --metrics.port="$port_a" \
-  --fault.stop_before_batch_commit=2 >>"$tmp/a.log" 2>&1 &
+  --batch.max_ms=1000 --fault.stop_before_batch_commit=2 >>"$tmp/a.log" 2>&1 &
 pid_a=$!; pids+=("$pid_a")
 wait_for 60 "worker A to own all 6 partitions" owns "$port_a" 6
 

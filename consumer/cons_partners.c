@@ -123,16 +123,6 @@ void cons_partners_drop(cons_partners *c, const char *id)
         remove_at(c, i);
 }
 
-void cons_partners_each_dirty(cons_partners *c, int32_t partition,
-                              void (*fn)(cons_partner_entry *e, void *arg), void *arg)
-{
-    for (size_t i = 0; i < c->cap; i++) {
-        cons_partner_entry *e = c->slots[i];
-        if (e && e != TOMBSTONE && e->dirty && e->partition == partition)
-            fn(e, arg);
-    }
-}
-
 size_t cons_partners_count(const cons_partners *c)
 {
     return c->live;

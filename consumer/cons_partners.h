@@ -44,10 +44,6 @@ void cons_partners_drop_partition(cons_partners *c, int32_t partition);
 /* Drops one entry (its state is suspect, e.g. after a failed batch). */
 void cons_partners_drop(cons_partners *c, const char *id);
 
-/* Calls fn for every dirty entry of `partition`. */
-void cons_partners_each_dirty(cons_partners *c, int32_t partition,
-                              void (*fn)(cons_partner_entry *e, void *arg), void *arg);
-
 size_t cons_partners_count(const cons_partners *c);
 
 #endif

@@ -4,7 +4,8 @@
 #   - unit tests (cmocka) and each of them again under valgrind,
 #   - the ledger's component test against its own redis-server,
 #   - the end-to-end tests against a real KRaft broker and redis-server (deploy/),
-# and finally the unit and component tests once more in an ASan/UBSan build.
+# then builds Release (also -Werror) and runs its unit tests, and finally runs the unit
+# and component tests once more in an ASan/UBSan build.
 # CI runs exactly this (.ci/run). Exit code 0 only when everything passed.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -19,6 +20,11 @@ cmake --build build -j "$jobs"
 
 echo "== tests: unit, valgrind, component, end-to-end"
 (cd build && ctest --output-on-failure -j "$jobs")
+
+echo "== build (Release, -Werror) and its unit tests: -O3 finds warnings -O2 does not"
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build-release -j "$jobs"
+(cd build-release && ctest --output-on-failure -j "$jobs" -L unit -LE valgrind)
 
 echo "== tests again in an ASan/UBSan build: unit, component"
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DPI_SANITIZE=ON >/dev/null

@@ -327,7 +327,7 @@ static bool dec_read(dctx *c, const sf_field *f, const sp_read *r, void *base)
             return false;
         break;
     case SP_INT_TO_LONG: {
-        int32_t v;
+        int32_t v = 0; /* gcc -O3 cannot see that rd_int sets it whenever it returns true */
         if (!rd_int(c, f->name, &v))
             return false;
         *SF_AT(base, f->off, int64_t) = v;

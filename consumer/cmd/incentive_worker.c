@@ -2,8 +2,12 @@
  * incentive-worker — the daemon. Loads the config (defaults < file < environment < flags)
  * and the program file, then runs the worker until SIGTERM/SIGINT.
  *
- * Exit codes: 0 clean stop, 1 bad configuration or program file, 2 fatal runtime error
- * (restart it: the ledger and Kafka transactions make a restart safe at any point).
+ *     incentive-worker [--config FILE] [--key=value ...]
+ *     incentive-worker --help | --version
+ *
+ * Exit codes: 0 clean stop (or --help/--version), 1 bad configuration or program file,
+ * 2 fatal runtime error (restart it: the ledger and Kafka transactions make a restart safe
+ * at any point).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +21,18 @@
 extern char **environ;
 
 static volatile sig_atomic_t stop_requested;
+
+static void print_help(FILE *out)
+{
+    fprintf(out, "usage: incentive-worker [--config FILE] [--key=value ...]\n"
+                 "       incentive-worker --help | --version\n\n"
+                 "Consumes the sale, registration and survey topics, keeps partner state in\n"
+                 "Redis and writes payouts and alerts exactly once, until SIGTERM or SIGINT.\n"
+                 "Settings: defaults < config file < PI_* environment < --key=value flags.\n"
+                 "Exit codes: 0 clean stop, 1 bad configuration or program file, 2 fatal\n"
+                 "runtime error (a restart is safe).\n\nsettings:\n");
+    cons_config_describe(out);
+}
 
 static void on_signal(int sig)
 {
@@ -32,6 +48,17 @@ int main(int argc, char **argv)
     cons_worker *w = NULL;
     char err[1024];
 
+    /* Answered before the config is read, so they work without one. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            print_help(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("incentive-worker %s\n", PI_VERSION);
+            return 0;
+        }
+    }
     if (cons_config_load(&cfg, argc, argv, environ, err, sizeof err, NULL) != 0) {
         fprintf(stderr, "incentive-worker: %s\n", err);
         return 1;

@@ -44,7 +44,8 @@ static const ctl_command commands[] = {
 
 static void print_help(FILE *out)
 {
-    fprintf(out, "usage: incentivectl [--config FILE] [--key=value ...] COMMAND [ARGS]\n\n"
+    fprintf(out, "usage: incentivectl [--config FILE] [--key=value ...] COMMAND [ARGS]\n"
+                 "       incentivectl --help | --version\n\n"
                  "commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-12s %-46s %s\n", commands[i].name, commands[i].args,
@@ -62,11 +63,17 @@ int main(int argc, char **argv)
     int first = argc, rc = CONS_CTL_USAGE;
     char err[1024];
 
-    for (int i = 1; i < argc && argv[i][0] == '-'; i++)
+    /* Only among the global options: after COMMAND, --help belongs to the command. */
+    for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             print_help(stdout);
             return CONS_CTL_OK;
         }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("incentivectl %s\n", PI_VERSION);
+            return CONS_CTL_OK;
+        }
+    }
     if (cons_config_load(&cfg, argc, argv, environ, err, sizeof err, &first) != 0) {
         fprintf(stderr, "incentivectl: %s\n", err);
         return CONS_CTL_USAGE;

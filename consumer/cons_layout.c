@@ -13,26 +13,25 @@ void cons_layout_state_key(char *key, size_t cap, const char *ns, const char *pa
     snprintf(key, cap, "%s:state:%s", ns, partner_id);
 }
 
-static int leaderboard_rows(cons_ledger_batch *b, const char *ns, const proc_program *prog,
-                            const cons_partner_entry *e, int32_t period_key)
+/* One period's scores, from the row the batch's last event of that period left: the period
+ * may have been pruned from the state since (closed later in the same batch). */
+static int leaderboard_row(cons_ledger_batch *b, const char *ns, const proc_program *prog,
+                           const cons_partner_entry *e, const proc_lb_row *r)
 {
-    const proc_period_state *ps = proc_partner_period(&e->state, period_key);
     char period[PROC_PERIOD_CAP], key[CONS_KEY_CAP];
     const char *id = e->state.partner_id;
 
-    if (ps == NULL)      /* pruned in the same batch: nothing left to show */
-        return 0;
-    proc_period_name(prog->period, period_key, period, sizeof period);
+    proc_period_name(prog->period, r->period_key, period, sizeof period);
     snprintf(key, sizeof key, "%s:lb:%s:%s:revenue", ns, prog->id, period);
-    if (cons_ledger_batch_zadd(b, key, ps->revenue_minor, id))
+    if (cons_ledger_batch_zadd(b, key, r->revenue_minor, id))
         return -1;
     snprintf(key, sizeof key, "%s:lb:%s:%s:points", ns, prog->id, period);
-    if (cons_ledger_batch_zadd(b, key, proc_period_points(prog, ps), id))
+    if (cons_ledger_batch_zadd(b, key, r->points, id))
         return -1;
     if (e->state.region[0]) {
         snprintf(key, sizeof key, "%s:lb:%s:%s:region:%s:revenue", ns, prog->id, period,
                  e->state.region);
-        if (cons_ledger_batch_zadd(b, key, ps->revenue_minor, id))
+        if (cons_ledger_batch_zadd(b, key, r->revenue_minor, id))
             return -1;
     }
     return 0;
@@ -92,8 +91,8 @@ int cons_layout_partner(cons_ledger_batch *b, const char *ns, const proc_program
     if (prog != NULL) {
         if (partner_hash(b, ns, prog, &e->state))
             goto done;
-        for (int i = 0; i < e->n_touched; i++)
-            if (leaderboard_rows(b, ns, prog, e, e->touched[i]))
+        for (int i = 0; i < e->n_rows; i++)
+            if (leaderboard_row(b, ns, prog, e, &e->rows[i]))
                 goto done;
     }
     rc = 0;

@@ -28,7 +28,7 @@
 void cons_layout_state_key(char *key, size_t cap, const char *ns, const char *partner_id);
 
 /* Adds the writes for one changed partner: its state blob, its partner hash, and its
- * leaderboard rows for every period touched in this batch. prog is the partner's program
+ * leaderboard rows for every period touched in this batch (e->rows). prog is the partner's program
  * (NULL for a partner that is not enrolled: then only the blob is written).
  * @returns 0 or -1 (ENOMEM). */
 int cons_layout_partner(cons_ledger_batch *b, const char *ns, const proc_program *prog,

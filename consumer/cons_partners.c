@@ -35,6 +35,7 @@ cons_partners *cons_partners_new(void)
 static void free_entry(cons_partner_entry *e)
 {
     proc_partner_clear(&e->state);
+    free(e->rows);
     free(e);
 }
 
@@ -126,4 +127,27 @@ void cons_partners_drop(cons_partners *c, const char *id)
 size_t cons_partners_count(const cons_partners *c)
 {
     return c->live;
+}
+
+int cons_partners_note_rows(cons_partner_entry *e, const proc_outputs *out)
+{
+    for (int i = 0; i < out->n_rows; i++) {
+        const proc_lb_row *r = &out->rows[i];
+        int j = 0;
+        while (j < e->n_rows && e->rows[j].period_key != r->period_key)
+            j++;
+        if (j == e->n_rows) {
+            if (e->n_rows == e->cap_rows) {
+                int n = e->cap_rows ? e->cap_rows * 2 : 4;
+                proc_lb_row *rows = realloc(e->rows, (size_t)n * sizeof *rows);
+                if (rows == NULL)
+                    return -1;
+                e->rows = rows;
+                e->cap_rows = n;
+            }
+            e->n_rows++;
+        }
+        e->rows[j] = *r;
+    }
+    return 0;
 }

@@ -5,7 +5,7 @@
  * once from Redis the cache is the truth until the partition is revoked. Entries are
  * found by partner id (open addressing, linear probing).
  *
- * Ownership: the cache owns its entries and their proc_partner arrays.
+ * Ownership: the cache owns its entries, their proc_partner arrays and their rows.
  */
 #ifndef CONS_PARTNERS_H
 #define CONS_PARTNERS_H
@@ -13,16 +13,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "proc_outputs.h"
 #include "proc_partner.h"
-
-#define CONS_MAX_TOUCHED 8
 
 typedef struct {
     proc_partner state;
     int32_t partition;               /* input partition that owns the partner */
     bool dirty;                      /* changed since the last ledger commit */
-    int n_touched;                   /* periods whose leaderboard rows changed */
-    int32_t touched[CONS_MAX_TOUCHED];
+    /* The leaderboard rows to write with this batch: one per period the batch changed,
+     * with the values the period's last event left. Unbounded on purpose: a partner may
+     * touch any number of periods in one batch (late events, long spans of event time). */
+    int n_rows, cap_rows;
+    proc_lb_row *rows;
 } cons_partner_entry;
 
 typedef struct cons_partners cons_partners;
@@ -45,5 +47,10 @@ void cons_partners_drop_partition(cons_partners *c, int32_t partition);
 void cons_partners_drop(cons_partners *c, const char *id);
 
 size_t cons_partners_count(const cons_partners *c);
+
+/* Merges the leaderboard rows of one applied event into e's rows for the batch: a row of
+ * a period already there replaces it (the later event's values are the newer ones).
+ * @returns 0 or -1 (ENOMEM; e's rows are unchanged). */
+int cons_partners_note_rows(cons_partner_entry *e, const proc_outputs *out);
 
 #endif

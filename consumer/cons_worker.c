@@ -139,13 +139,8 @@ static void take(cons_worker *w, part_state *ps, int t, int64_t offset)
 
 static int mark_dirty(part_state *ps, cons_partner_entry *e, const proc_outputs *out)
 {
-    for (int i = 0; i < out->n_touched; i++) {
-        bool known = false;
-        for (int j = 0; j < e->n_touched; j++)
-            known |= e->touched[j] == out->touched[i];
-        if (!known && e->n_touched < CONS_MAX_TOUCHED)
-            e->touched[e->n_touched++] = out->touched[i];
-    }
+    if (cons_partners_note_rows(e, out))
+        return -1;
     if (e->dirty)
         return 0;
     if (ps->n_dirty == ps->cap_dirty) {
@@ -711,7 +706,7 @@ static int commit_to_ledger(cons_worker *w, int32_t p)
     }
     for (int i = 0; i < ps->n_dirty; i++) {
         ps->dirty[i]->dirty = false;
-        ps->dirty[i]->n_touched = 0;
+        ps->dirty[i]->n_rows = 0;
     }
     ps->n_dirty = 0;
     ps->kpis.n = 0;

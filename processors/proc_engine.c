@@ -68,6 +68,20 @@ static int dispatch(proc_rule_ctx *c)
     PROC_DEAD_LETTER(c, PROC_DLQ_INVALID_EVENT, "unknown event type");
 }
 
+/* The leaderboard rows the event touched, with the values it left: taken before the
+ * pruning below, which may drop an older period (never the one just changed: it was open
+ * to this event, so the period after it is not closed yet). */
+static void fill_rows(proc_outputs *out, const proc_partner *pt, const proc_program *prog)
+{
+    for (int i = 0; i < out->n_rows; i++) {
+        const proc_period_state *ps = proc_partner_period(pt, out->rows[i].period_key);
+        if (ps != NULL) {
+            out->rows[i].revenue_minor = ps->revenue_minor;
+            out->rows[i].points = proc_period_points(prog, ps);
+        }
+    }
+}
+
 int proc_apply(const proc_catalog *cat, proc_partner *pt, const proc_event *ev, proc_deal *deal,
                proc_outputs *out)
 {
@@ -112,6 +126,7 @@ int proc_apply(const proc_catalog *cat, proc_partner *pt, const proc_event *ev, 
     if (rc != 0 || out->reason != PROC_DLQ_NONE)
         return rc;
 
+    fill_rows(out, pt, c.prog);
     if (proc_partner_remember(pt, h, ev->occurred_at))
         return -1;
     if (ev->occurred_at > pt->latest_seen_ms)

@@ -14,7 +14,7 @@ void proc_outputs_reset(proc_outputs *o)
     o->deal_changed = false;
     o->n_payouts = 0;
     o->n_alerts = 0;
-    o->n_touched = 0;
+    o->n_rows = 0;
     o->n_kpi = 0;
 }
 
@@ -23,6 +23,7 @@ void proc_outputs_free(proc_outputs *o)
     free(o->payouts);
     free(o->alerts);
     free(o->kpi);
+    free(o->rows);
     memset(o, 0, sizeof(*o));
 }
 
@@ -59,13 +60,19 @@ proc_alert *proc_outputs_add_alert(proc_outputs *o)
     return a;
 }
 
-void proc_outputs_touch(proc_outputs *o, int32_t period_key)
+int proc_outputs_touch(proc_outputs *o, int32_t period_key)
 {
-    for (int i = 0; i < o->n_touched; i++)
-        if (o->touched[i] == period_key)
-            return;
-    if (o->n_touched < PROC_MAX_TOUCHED)
-        o->touched[o->n_touched++] = period_key;
+    for (int i = 0; i < o->n_rows; i++)
+        if (o->rows[i].period_key == period_key)
+            return 0;
+    proc_lb_row *r = grow(o->rows, &o->cap_rows, o->n_rows + 1, sizeof *r);
+    if (r == NULL)
+        return -1;
+    o->rows = r;
+    r = &o->rows[o->n_rows++];
+    memset(r, 0, sizeof *r);
+    r->period_key = period_key;
+    return 0;
 }
 
 int proc_outputs_kpi(proc_outputs *o, int32_t period_key, const char *field, int64_t delta)

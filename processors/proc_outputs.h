@@ -14,7 +14,6 @@
 
 #include "proc_event.h"
 
-#define PROC_MAX_TOUCHED 4
 #define PROC_DETAIL_CAP 256
 /* "tier:" + a tier name (at most 63 bytes, PROC_NAME_CAP) + NUL fits. */
 #define PROC_KPI_FIELD_CAP 72
@@ -41,6 +40,19 @@ typedef struct {
     int64_t delta;
 } proc_kpi_delta;
 
+/*
+ * A leaderboard row as this event left it: the period's revenue and points right after
+ * the event (before any pruning). The worker writes the last row of every period a batch
+ * touched from these values, not from the state at the end of the batch, because a
+ * period can close and be pruned later in the same batch and must still get its final
+ * score (SPEC §8: the sets of closed periods stay readable).
+ */
+typedef struct {
+    int32_t period_key;
+    int64_t revenue_minor;
+    int64_t points;
+} proc_lb_row;
+
 typedef struct {
     proc_dlq_reason reason;          /* PROC_DLQ_NONE when the event was applied */
     char detail[PROC_DETAIL_CAP];    /* one sentence for dlq.detail */
@@ -53,8 +65,8 @@ typedef struct {
     int n_alerts, cap_alerts;
     proc_alert *alerts;
 
-    int n_touched;                   /* periods whose totals changed (leaderboards) */
-    int32_t touched[PROC_MAX_TOUCHED];
+    int n_rows, cap_rows;            /* periods whose totals changed, one row each */
+    proc_lb_row *rows;
 
     int n_kpi, cap_kpi;              /* one entry per (period, field), in first-use order */
     proc_kpi_delta *kpi;
@@ -66,7 +78,9 @@ void proc_outputs_free(proc_outputs *o);
 /* Appends a zeroed record and @returns it, or NULL on ENOMEM. */
 proc_payout *proc_outputs_add_payout(proc_outputs *o);
 proc_alert *proc_outputs_add_alert(proc_outputs *o);
-void proc_outputs_touch(proc_outputs *o, int32_t period_key);
+/* Notes that the totals of period_key changed (once per period); proc_apply fills in the
+ * row's values when the event is done. @returns 0 or -1 (ENOMEM). */
+int proc_outputs_touch(proc_outputs *o, int32_t period_key);
 
 /* Adds `delta` to the metric `field` of period `period_key`, merging with an earlier delta
  * of the same period and field; a zero delta adds nothing. @returns 0 or -1 (ENOMEM). */

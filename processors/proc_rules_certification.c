@@ -17,9 +17,8 @@ int proc_rule_certification(proc_rule_ctx *c)
     ps->certifications++;
     proc_rule_reevaluate(c, ps);
     int eff = proc_effective_tier(ps);
-    proc_outputs_touch(c->out, key);
-
-    if (proc_rule_kpi(c, key, "certifications", 1) ||
+    if (proc_outputs_touch(c->out, key) ||
+        proc_rule_kpi(c, key, "certifications", 1) ||
         proc_rule_true_up(c, key, pe.eff_old, eff, ps->revenue_minor) ||
         proc_rule_payout(c, key, PROC_PAYOUT_CERTIFICATION_BONUS,
                          c->prog->certification_bonus_minor, r->certification_id, eff) ||

@@ -53,8 +53,7 @@ int proc_rule_return(proc_rule_ctx *c, int64_t amount)
     ps->revenue_minor -= amount;
     int eff = proc_effective_tier(ps);
     rec->returned_minor += amount;
-    proc_outputs_touch(c->out, key);
-    if (proc_rule_kpi(c, key, "revenue_minor", -amount))
+    if (proc_outputs_touch(c->out, key) || proc_rule_kpi(c, key, "revenue_minor", -amount))
         return -1;
 
     /* One reversal per payout, in the order the sale emitted them; MDF is a fund credit,

@@ -106,7 +106,8 @@ static int apply_sale(proc_rule_ctx *c, int64_t amount)
     int eff = proc_effective_tier(ps);
     bool deal_bonus = earns_deal_bonus(c);
     int first = c->out->n_payouts;
-    proc_outputs_touch(c->out, key);
+    if (proc_outputs_touch(c->out, key))
+        return -1;
 
     int64_t rebate = c->prog->rebate_mode == PROC_REBATE_RETROACTIVE
                          ? proc_apply_bp(amount, c->prog->tiers[eff].rebate_bp)

@@ -346,7 +346,7 @@ static inline proc_outputs *fx_dead_pt(fx_world *w, proc_partner *pt, proc_dlq_r
     assert_false(o->changed);
     assert_false(o->duplicate);
     assert_true(o->detail[0] != '\0');
-    assert_int_equal(o->n_payouts + o->n_alerts + o->n_kpi + o->n_touched, 0);
+    assert_int_equal(o->n_payouts + o->n_alerts + o->n_kpi + o->n_rows, 0);
     return o;
 }
 

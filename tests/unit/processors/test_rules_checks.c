@@ -14,7 +14,7 @@ static void expect_untouched(const proc_outputs *o, proc_dlq_reason reason)
     assert_false(o->changed);
     assert_int_equal(o->n_payouts, 0);
     assert_int_equal(o->n_alerts, 0);
-    assert_int_equal(o->n_touched, 0);
+    assert_int_equal(o->n_rows, 0);
     if (reason != PROC_DLQ_NONE)
         assert_true(o->detail[0] != '\0');
 }

@@ -47,7 +47,7 @@ static void test_claim(void **state)
     w->ev.u.reg.deal_value_minor = 7500000;
     proc_outputs *o = fx_applied(w);
     assert_true(o->deal_changed);
-    assert_int_equal(o->n_payouts + o->n_alerts + o->n_touched, 0);
+    assert_int_equal(o->n_payouts + o->n_alerts + o->n_rows, 0);
     FX_EXPECT_KPIS(o, {KEY_Q4, "deals_registered", 1});
     expect_claim(w, PROC_DEAL_REGISTERED, PARTNER, Q4D(0), 0);
     proc_deal d = fx_deal(w, DEAL);
@@ -205,7 +205,7 @@ static void test_settle(void **state)
             proc_outputs *o = fx_applied_pt(w, who);
             bool settles = r->prior == PRIOR_REGISTERED;
             assert_int_equal(o->deal_changed, settles);
-            assert_int_equal(o->n_payouts + o->n_alerts + o->n_touched, 0);
+            assert_int_equal(o->n_payouts + o->n_alerts + o->n_rows, 0);
             bool approves = settles && r->kind == PROC_REG_DEAL_APPROVED;
             assert_int_equal(o->n_kpi, approves);
             if (approves) {

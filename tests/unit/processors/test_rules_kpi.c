@@ -248,8 +248,8 @@ static void test_late_sale_updates_its_period(void **state)
     fx_expect_payout(o, PROC_PAYOUT_TIER_TRUE_UP, "Silver", 10000, "Silver", OK, "2026-Q3");
     fx_expect_payout(o, PROC_PAYOUT_MDF_ACCRUAL, "mdf", 40000, "Silver", OK, "2026-Q3");
     assert_int_equal(o->n_alerts, 0);
-    assert_int_equal(o->n_touched, 1);
-    assert_int_equal(o->touched[0], KEY_Q3);
+    assert_int_equal(o->n_rows, 1);
+    assert_int_equal(o->rows[0].period_key, KEY_Q3);
     FX_EXPECT_KPIS(o,
                    {KEY_Q3, "revenue_minor", 4000000},
                    {KEY_Q3, "payouts_minor:REBATE", 80000},

@@ -58,8 +58,8 @@ static void test_full_return(void **state)
     assert_i64(q4->cash_minor, 130000);                   /* 10,000 + 120,000: not freed */
     /* 10,000 + 10,000 MDF + 170,000 - 160,000 */
     assert_i64(q4->payouts_minor, 30000);
-    assert_int_equal(o->n_touched, 1);
-    assert_int_equal(o->touched[0], KEY_Q4);
+    assert_int_equal(o->n_rows, 1);
+    assert_int_equal(o->rows[0].period_key, KEY_Q4);
 
     /* nothing is left to return */
     fx_return_ev(w, "r-2", Q4D(11), 1, "EUR", "s-1");
@@ -320,8 +320,8 @@ static void test_return_lowers_its_own_period(void **state)
     fx_expect_payout(o, PROC_PAYOUT_CLAWBACK, NULL, -120000, "Silver", OK, "2027-Q1");
     fx_expect_payout(o, PROC_PAYOUT_MDF_ACCRUAL, NULL, -60000, "Silver", OK, "2027-Q1");
     assert_int_equal(o->n_alerts, 0);        /* Q1 opens at Silver: no downgrade */
-    assert_int_equal(o->n_touched, 1);
-    assert_int_equal(o->touched[0], KEY_Q1);
+    assert_int_equal(o->n_rows, 1);
+    assert_int_equal(o->rows[0].period_key, KEY_Q1);
     const proc_period_state *q4 = fx_period_at(w, Q4D(60));
     const proc_period_state *q1 = fx_period_at(w, Q1D(5));
     assert_i64(q4->revenue_minor, 6000000);

@@ -211,8 +211,8 @@ static void test_payout_fields(void **state)
     assert_int_equal(strncmp(p->payout_id, "po_", 3), 0);
     assert_int_equal(strlen(p->payout_id), 35);
     assert_int_equal(strspn(p->payout_id + 3, "0123456789abcdef"), 32);
-    assert_int_equal(o->n_touched, 1);
-    assert_int_equal(o->touched[0], 2026 * 4 + 3);
+    assert_int_equal(o->n_rows, 1);
+    assert_int_equal(o->rows[0].period_key, 2026 * 4 + 3);
 }
 
 /* ---- §6.5 marginal rebates ----------------------------------------------------------- */

@@ -41,7 +41,7 @@ static void test_classification_outputs(void **state)
         assert_i64(fx_kpi(o, KEY_Q4, "responses"), 1);
         assert_i64(fx_kpi(o, KEY_Q4, r->group), 1);
         assert_int_equal(o->n_payouts, 0);
-        assert_int_equal(o->n_touched, 0);             /* no leaderboard row changes */
+        assert_int_equal(o->n_rows, 0);             /* no leaderboard row changes */
         const proc_period_state *ps = fx_period_at(w, Q4D(3));
         bool det = strcmp(r->group, "detractors") == 0;
         bool pro = strcmp(r->group, "promoters") == 0;

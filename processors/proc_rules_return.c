@@ -7,15 +7,22 @@
 #include "proc_rules.h"
 
 /*
- * The share of a payout one return takes back, exactly as SPEC §6.11 writes it:
- * round_half_even(amount × returned / original amount), each return on its own. A sale
- * returned in several pieces can therefore claw back a cent more or less in total than
- * one full return would (a 5-cent rebate returned as 30 % + 30 % + 40 % gives 2 + 2 + 2);
- * the contract fixes the per-return formula, so the code follows it.
+ * What one return claws back of one payout: the running share (issue #6). With R_k the
+ * converted amount returned so far including this return, the k-th return takes
+ *     round_half_even(payout × R_k / original) − round_half_even(payout × R_{k−1} / original)
+ * so the clawbacks of a sale always sum to exactly what one return of the same total
+ * would take, and a fully returned sale gives back its payouts to the cent (a 5-cent
+ * rebate returned 30 % + 30 % + 40 % claws back 2 + 1 + 2, not 2 + 2 + 2). The same rule
+ * gives the negative MDF accruals.
  */
 static int64_t share(int64_t payout, int64_t returned, int64_t sale_amount)
 {
     return proc_div_half_even((__int128)payout * returned, sale_amount);
+}
+
+static int64_t running_share(int64_t payout, int64_t before, int64_t after, int64_t sale_amount)
+{
+    return share(payout, after, sale_amount) - share(payout, before, sale_amount);
 }
 
 int proc_rule_return(proc_rule_ctx *c, int64_t amount)
@@ -52,6 +59,7 @@ int proc_rule_return(proc_rule_ctx *c, int64_t amount)
         return -1;
     ps->revenue_minor -= amount;
     int eff = proc_effective_tier(ps);
+    int64_t returned_before = rec->returned_minor;
     rec->returned_minor += amount;
     if (proc_outputs_touch(c->out, key) || proc_rule_kpi(c, key, "revenue_minor", -amount))
         return -1;
@@ -61,7 +69,8 @@ int proc_rule_return(proc_rule_ctx *c, int64_t amount)
      * capped nor frees cap room (§6.12). */
     for (int i = 0; i < rec->n_payouts; i++) {
         const proc_sale_payout *p = &payouts[i];
-        int64_t back = share(p->amount_minor, amount, rec->amount_minor);
+        int64_t back = running_share(p->amount_minor, returned_before, rec->returned_minor,
+                                     rec->amount_minor);
         proc_payout_kind kind =
             p->kind == PROC_PAYOUT_MDF_ACCRUAL ? PROC_PAYOUT_MDF_ACCRUAL : PROC_PAYOUT_CLAWBACK;
         if (proc_rule_payout(c, key, kind, -back, p->payout_id, eff))

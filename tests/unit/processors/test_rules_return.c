@@ -70,9 +70,10 @@ static void test_full_return(void **state)
 /* ---- partial and repeated returns: each return rounded on its own (SPEC §6.11) ------- */
 
 /* s-0 5,000,000 (Silver), then s-1 1,000,000 x "FW-1": rebate 20,000, SPIFF 5,000,
- * MDF 10,000. Each return claws back round_half_even(payout x returned / 1,000,000) of
- * its own: rebate R/50, SPIFF R/200, MDF R/100. The pieces may therefore add up to a
- * cent more or less than one full return (rows 1 and 4), as the SPEC's formula implies. */
+ * MDF 10,000. The k-th return claws back the running share (issue #6):
+ * round_half_even(payout x R_k / 1,000,000) - round_half_even(payout x R_(k-1) / 1,000,000)
+ * with R_k the amount returned so far: rebate R/50, SPIFF R/200, MDF R/100. A sale
+ * returned in full therefore gives back exactly its payouts, however it is split. */
 typedef struct {
     const char *what;
     int n;
@@ -81,20 +82,25 @@ typedef struct {
 } pieces_row;
 
 static const pieces_row pieces_rows[] = {
-    /* rebate 0.5 -> 0, 1 -> 1, 19,998.5 -> 19,998 (tie, even): 19,999 in all;
-     * SPIFF 0.125 -> 0, 0.25 -> 0, 4,999.625 -> 5,000; MDF 0.25 -> 0, 0.5 -> 0 (tie),
-     * 9,999.25 -> 9,999: 9,999 in all */
-    {"25 + 50 + 999,925", 3, {25, 50, 999925}, {0, 1, 19998}, {0, 0, 5000}, {0, 0, 9999}},
+    /* so far 25, 75, 1,000,000. rebate 0.5 -> 0 (tie, even), 1.5 -> 2 (tie, even),
+     * 20,000: 0, 2, 19,998; SPIFF 0.125 -> 0, 0.375 -> 0, 5,000: 0, 0, 5,000;
+     * MDF 0.25 -> 0, 0.75 -> 1, 10,000: 0, 1, 9,999 */
+    {"25 + 50 + 999,925", 3, {25, 50, 999925}, {0, 2, 19998}, {0, 0, 5000}, {0, 1, 9999}},
     /* 999,975 first: rebate 19,999.5 -> 20,000 (tie, even above), MDF 9,999.75 -> 10,000,
-     * SPIFF 4,999.875 -> 5,000; the last 25: 0.5 -> 0, 0.25 -> 0, 0.125 -> 0 */
+     * SPIFF 4,999.875 -> 5,000; the last 25 leaves nothing to claw back */
     {"999,975 + 25", 2, {999975, 25}, {20000, 0}, {5000, 0}, {10000, 0}},
     /* halves: 10,000 / 2,500 / 5,000 each */
     {"500,000 + 500,000", 2, {500000, 500000}, {10000, 10000}, {2500, 2500}, {5000, 5000}},
-    /* thirds: rebate 6,666.66 / 6,666.66 / 6,666.68 -> 6,667 each (20,001 in all);
-     * SPIFF 1,666.665 / 1,666.665 / 1,666.67 -> 1,667 each; MDF 3,333.33 / 3,333.33 /
-     * 3,333.34 -> 3,333 each */
-    {"thirds", 3, {333333, 333333, 333334}, {6667, 6667, 6667}, {1667, 1667, 1667},
-     {3333, 3333, 3333}},
+    /* so far 333,333, 666,666, 1,000,000. rebate 6,666.66 -> 6,667, 13,333.32 -> 13,333,
+     * 20,000: 6,667, 6,666, 6,667; SPIFF 1,666.665 -> 1,667, 3,333.33 -> 3,333, 5,000:
+     * 1,667, 1,666, 1,667; MDF 3,333.33 -> 3,333, 6,666.66 -> 6,667, 10,000: 3,333,
+     * 3,334, 3,333 (each rounded on its own they gave 20,001 / 5,001 / 9,999) */
+    {"thirds", 3, {333333, 333333, 333334}, {6667, 6666, 6667}, {1667, 1666, 1667},
+     {3333, 3334, 3333}},
+    /* so far 300,000, 600,000, 1,000,000: rebate 6,000, 12,000, 20,000; SPIFF 1,500,
+     * 3,000, 5,000; MDF 3,000, 6,000, 10,000 */
+    {"30 % + 30 % + 40 %", 3, {300000, 300000, 400000}, {6000, 6000, 8000},
+     {1500, 1500, 2000}, {3000, 3000, 4000}},
 };
 
 static void expect_reversal(const proc_outputs *o, proc_payout_kind kind, const char *rule,
@@ -109,7 +115,7 @@ static void expect_reversal(const proc_outputs *o, proc_payout_kind kind, const 
     fx_expect_payout(o, kind, rule, -amount, "Silver", OK, "2026-Q4");
 }
 
-static void test_partial_returns_each_rounded(void **state)
+static void test_partial_returns_running_share(void **state)
 {
     fx_world *w = *state;
     for (size_t i = 0; i < sizeof pieces_rows / sizeof pieces_rows[0]; i++) {
@@ -127,7 +133,7 @@ static void test_partial_returns_each_rounded(void **state)
         id_of(o, PROC_PAYOUT_SPIFF, NULL, spiff);
         id_of(o, PROC_PAYOUT_MDF_ACCRUAL, NULL, mdf);
 
-        int64_t returned = 0;
+        int64_t returned = 0, sum_rebate = 0, sum_spiff = 0, sum_mdf = 0;
         for (int k = 0; k < r->n; k++) {
             char id[16];
             snprintf(id, sizeof id, "r-%d", k);
@@ -137,11 +143,66 @@ static void test_partial_returns_each_rounded(void **state)
             expect_reversal(o, PROC_PAYOUT_MDF_ACCRUAL, mdf, r->mdf[k]);
             assert_int_equal(o->n_payouts, (r->rebate[k] != 0) + (r->spiff[k] != 0) + (r->mdf[k] != 0));
             returned += r->pieces[k];
+            sum_rebate += r->rebate[k];
+            sum_spiff += r->spiff[k];
+            sum_mdf += r->mdf[k];
             assert_i64(fx_period_at(w, Q4D(2))->revenue_minor, 6000000 - returned);
         }
         assert_i64(returned, 1000000);
+        /* returned in full: exactly the payouts back */
+        assert_i64(sum_rebate, 20000);
+        assert_i64(sum_spiff, 5000);
+        assert_i64(sum_mdf, 10000);
         fx_return_ev(w, "r-more", Q4D(20), 1, "EUR", "s-1");
         fx_dead(w, PROC_DLQ_RETURN_INVALID);
+    }
+}
+
+/* A sale of 1.00 EUR at Registered (1 %): a 1-cent rebate and a 1-cent MDF accrual. The
+ * running share gives the cent back at the return that crosses half of the sale, and in
+ * total exactly once; rounding each return on its own gave 0 + 0 + 0 for 30/30/40. */
+static void test_one_cent_payouts_split(void **state)
+{
+    fx_world *w = *state;
+    static const struct {
+        const char *what;
+        int n;
+        int64_t pieces[4];
+        int64_t back[4];                 /* of the rebate and of the MDF, each return */
+    } rows[] = {
+        {"30 + 30 + 40", 3, {30, 30, 40}, {0, 1, 0}},       /* 0.3 -> 0, 0.6 -> 1, 1 */
+        {"50 + 50", 2, {50, 50}, {0, 1}},                   /* 0.5 -> 0 (tie, even), 1 */
+        {"51 + 49", 2, {51, 49}, {1, 0}},                   /* 0.51 -> 1, 1 */
+        {"25 x 4", 4, {25, 25, 25, 25}, {0, 0, 1, 0}},     /* 0.25, 0.5 -> 0, 0.75 -> 1 */
+        {"100", 1, {100}, {1}},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char rebate[PROC_ID_CAP], mdf[PROC_ID_CAP];
+        fx_reset(w);
+        fx_enrol(w);
+        print_message("row %zu: %s\n", i, rows[i].what);
+        proc_outputs *o = fx_sale(w, "s-1", Q4D(2), 100, "SW-1", 1);
+        fx_expect_payout(o, PROC_PAYOUT_REBATE, "Registered", 1, "Registered", OK, "2026-Q4");
+        fx_expect_payout(o, PROC_PAYOUT_MDF_ACCRUAL, "mdf", 1, "Registered", OK, "2026-Q4");
+        id_of(o, PROC_PAYOUT_REBATE, NULL, rebate);
+        id_of(o, PROC_PAYOUT_MDF_ACCRUAL, NULL, mdf);
+        int64_t total = 0;
+        for (int k = 0; k < rows[i].n; k++) {
+            char id[16];
+            snprintf(id, sizeof id, "r-%d", k);
+            o = fx_return(w, id, Q4D(10 + k), rows[i].pieces[k], "s-1");
+            int64_t back = rows[i].back[k];
+            if (back == 0) {
+                assert_int_equal(o->n_payouts, 0);
+            } else {
+                fx_expect_payout(o, PROC_PAYOUT_CLAWBACK, rebate, -back, "Registered", OK,
+                                 "2026-Q4");
+                fx_expect_payout(o, PROC_PAYOUT_MDF_ACCRUAL, mdf, -back, "Registered", OK,
+                                 "2026-Q4");
+            }
+            total += back;
+        }
+        assert_i64(total, 1);
     }
 }
 
@@ -397,7 +458,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         fx_test(test_full_return),
-        fx_test(test_partial_returns_each_rounded),
+        fx_test(test_partial_returns_running_share),
+        fx_test(test_one_cent_payouts_split),
         fx_test(test_return_invalid),
         fx_test(test_return_check_order),
         fx_test(test_return_of_capped_sale),

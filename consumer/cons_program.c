@@ -20,6 +20,7 @@
 
 #include <yaml.h>
 
+#include "proc_currency.h"
 #include "proc_money.h"
 #include "proc_period.h"
 
@@ -29,7 +30,7 @@
 
 typedef enum {
     KT_STRING,   /* non-empty text that fits the field */
-    KT_CURRENCY, /* ISO 4217: three uppercase letters */
+    KT_CURRENCY, /* a current ISO 4217 code (proc_currency.h) */
     KT_INT,      /* plain integer within [min, max] */
     KT_MONEY,    /* plain integer, minor units of the program currency */
     KT_BP,       /* plain integer, basis points */
@@ -446,14 +447,10 @@ static bool parse_date_ms(const char *s, int64_t *out_ms)
     return true;
 }
 
+/* A current ISO 4217 code with a minor unit: amounts are counted in its minor units. */
 static bool is_currency_code(const char *s)
 {
-    if (strlen(s) != 3)
-        return false;
-    for (int i = 0; i < 3; i++)
-        if (s[i] < 'A' || s[i] > 'Z')
-            return false;
-    return true;
+    return proc_currency_exponent(s) >= 0;
 }
 
 /* Levenshtein distance of two short keys, for "did you mean". */
@@ -598,7 +595,7 @@ static int parse_fx(parse_ctx *c, const key_row *r, char *base, yaml_node_t *map
         join_key(key_path, path, code);
         if (!is_currency_code(code))
             return fail(c, kline, key_path,
-                        "expected a 3-letter uppercase ISO 4217 currency code, got %s",
+                        "expected a current ISO 4217 currency code (e.g. EUR, JPY, KWD), got %s",
                         node_text(k, shown, sizeof shown));
         for (int i = 0; i < n; i++)
             if (strcmp(fx[i].currency, code) == 0)
@@ -665,7 +662,7 @@ static int parse_value(parse_ctx *c, const key_row *r, char *base, yaml_node_t *
             return -1;
         if (!is_currency_code(text))
             return fail(c, line, path,
-                        "expected a 3-letter uppercase ISO 4217 currency code, got %s",
+                        "expected a current ISO 4217 currency code (e.g. EUR, JPY, KWD), got %s",
                         node_text(v, shown, sizeof shown));
         snprintf(field, r->size, "%s", text);
         return 0;

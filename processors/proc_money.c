@@ -52,3 +52,14 @@ bool proc_parse_decimal_e8(const char *text, int64_t *out_e8)
     *out_e8 = whole * PROC_RATE_DEN + frac;
     return true;
 }
+
+int64_t proc_convert_minor(int64_t amount_minor, int64_t rate_e8, int e_src, int e_prog)
+{
+    __int128 num = (__int128)amount_minor * rate_e8;
+    int64_t den = PROC_RATE_DEN;
+    for (int d = e_src; d < e_prog; d++)
+        num *= 10;
+    for (int d = e_prog; d < e_src; d++)
+        den *= 10;
+    return proc_div_half_even(num, den);
+}

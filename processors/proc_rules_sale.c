@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "proc_money.h"
+#include "proc_currency.h"
 #include "proc_rules.h"
 
 /* Marginal mode: each slice of [from, from + amount) earns the rate of its revenue band;
@@ -138,10 +139,11 @@ int proc_rule_sale_event(proc_rule_ctx *c)
                          "max_sale_minor %" PRId64 " of program %s", s->amount_minor,
                          c->prog->max_sale_minor, c->prog->id);
     int64_t rate = proc_program_fx_e8(c->prog, s->currency);
-    if (rate == 0)
+    int e_src = proc_currency_exponent(s->currency), e_prog = proc_currency_exponent(c->prog->currency);
+    if (rate == 0 || e_src < 0 || e_prog < 0)
         PROC_DEAD_LETTER(c, PROC_DLQ_UNSUPPORTED_CURRENCY, "currency %s has no fx rate in "
                          "program %s", s->currency, c->prog->id);
-    int64_t amount = proc_div_half_even((__int128)s->amount_minor * rate, PROC_RATE_DEN);
+    int64_t amount = proc_convert_minor(s->amount_minor, rate, e_src, e_prog);
     if (s->kind == PROC_SALE_RETURN)
         return proc_rule_return(c, amount);
     return apply_sale(c, amount);

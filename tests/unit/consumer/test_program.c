@@ -247,8 +247,14 @@ static const bad_text bad_texts[] = {
      "t.yaml:5: programs[0].tiers[0].min_revenue_minor: missing required key "
      "'min_revenue_minor'"},
     {"lowercase currency", "programs:\n  - id: p\n    currency: eur\n" ONE_TIER,
-     "t.yaml:3: programs[0].currency: expected a 3-letter uppercase ISO 4217 currency code, "
-     "got 'eur'"},
+     "t.yaml:3: programs[0].currency: expected a current ISO 4217 currency code (e.g. EUR, "
+     "JPY, KWD), got 'eur'"},
+    {"unknown currency", "programs:\n  - id: p\n    currency: EUX\n" ONE_TIER,
+     "t.yaml:3: programs[0].currency: expected a current ISO 4217 currency code (e.g. EUR, "
+     "JPY, KWD), got 'EUX'"},
+    {"currency without minor unit", "programs:\n  - id: p\n    currency: XAU\n" ONE_TIER,
+     "t.yaml:3: programs[0].currency: expected a current ISO 4217 currency code (e.g. EUR, "
+     "JPY, KWD), got 'XAU'"},
     {"empty id", "programs:\n  - id: \"\"\n    currency: EUR\n" ONE_TIER,
      "t.yaml:2: programs[0].id: expected a non-empty string"},
     {"null id", "programs:\n  - id:\n    currency: EUR\n" ONE_TIER,
@@ -265,8 +271,11 @@ static const bad_text bad_texts[] = {
     {"list for integer", HEAD ONE_TIER "    mdf_bp: [1]\n",
      "t.yaml:5: programs[0].mdf_bp: expected an integer, got a list"},
     {"fx lowercase code", HEAD ONE_TIER "    fx: { usd: \"0.92\" }\n",
-     "t.yaml:5: programs[0].fx.usd: expected a 3-letter uppercase ISO 4217 currency code, "
-     "got 'usd'"},
+     "t.yaml:5: programs[0].fx.usd: expected a current ISO 4217 currency code (e.g. EUR, "
+     "JPY, KWD), got 'usd'"},
+    {"fx unknown code", HEAD ONE_TIER "    fx: { USD: \"0.92\", ABC: \"1\" }\n",
+     "t.yaml:5: programs[0].fx.ABC: expected a current ISO 4217 currency code (e.g. EUR, "
+     "JPY, KWD), got 'ABC'"},
     {"fx own currency", HEAD ONE_TIER "    fx: { EUR: \"1\" }\n",
      "t.yaml:5: programs[0].fx.EUR: EUR is the program currency; it takes no fx rate"},
     {"fx zero", HEAD ONE_TIER "    fx: { USD: \"0\" }\n",

@@ -4,6 +4,7 @@
  * All expected values are worked by hand (shown in the comments).
  */
 #include "test_fixtures.h"
+#include "proc_currency.h"
 
 /* ---- round_half_even(num / den) ----------------------------------------------------- */
 
@@ -177,23 +178,46 @@ static void test_parse_decimal_table(void **state)
     assert_false(proc_parse_decimal_e8(NULL, &e8));
 }
 
-/* §6.2 conversion: round_half_even(amount × rate), rate with 8 decimals. */
+/* §6.2 conversion with ISO 4217 exponents (issue #6):
+ * round_half_even(amount × rate × 10^(e_prog − e_src)), rate with 8 decimals. Worked by
+ * hand; rows with 2 → 2 are the equal-exponent case (USD, GBP into EUR). */
 typedef struct {
-    int64_t amount, rate_e8, want;
+    int64_t amount, rate_e8;
+    int e_src, e_prog;
+    int64_t want;
 } fx_row;
 
 static const fx_row fx_rows[] = {
-    {1000001, 92000000, 920001},    /* USD 0.92: 920,000.92 */
-    {1000000, 92000000, 920000},
-    {1, 92000000, 1},               /* 0.92 */
-    {333333, 117000000, 390000},    /* GBP 1.17: 389,999.61 */
-    {50, 117000000, 58},            /* 58.5 tie -> 58 */
-    {150, 117000000, 176},          /* 175.5 tie -> 176 */
-    {1, 50000000, 0},               /* 0.5 tie -> 0 */
-    {3, 50000000, 2},               /* 1.5 tie -> 2 */
-    {5, 50000000, 2},               /* 2.5 tie -> 2 */
-    {7, 12345678, 1},               /* 0.86419746 */
-    {1000000000000LL, 92000000, 920000000000LL},
+    {1000001, 92000000, 2, 2, 920001},    /* USD 0.92: 920,000.92 */
+    {1000000, 92000000, 2, 2, 920000},
+    {1, 92000000, 2, 2, 1},               /* 0.92 */
+    {333333, 117000000, 2, 2, 390000},    /* GBP 1.17: 389,999.61 */
+    {50, 117000000, 2, 2, 58},            /* 58.5 tie -> 58 */
+    {150, 117000000, 2, 2, 176},          /* 175.5 tie -> 176 */
+    {1, 50000000, 2, 2, 0},               /* 0.5 tie -> 0 */
+    {3, 50000000, 2, 2, 2},               /* 1.5 tie -> 2 */
+    {5, 50000000, 2, 2, 2},               /* 2.5 tie -> 2 */
+    {7, 12345678, 2, 2, 1},               /* 0.86419746 */
+    {1000000000000LL, 92000000, 2, 2, 920000000000LL},
+    /* JPY (0 decimals) into EUR at 0.0061: yen × 0.0061 × 100 cents */
+    {1000, 610000, 0, 2, 610},          /* JPY 1,000 = EUR 6.10 (not 6: the old bug) */
+    {82, 610000, 0, 2, 50},             /* 50.02 */
+    {1, 610000, 0, 2, 1},               /* 0.61 */
+    {1, 500000, 0, 2, 0},               /* 0.5 tie -> 0 */
+    {3, 500000, 2, 2, 0},               /* 1.5 tie -> 2 */
+    /* KWD (3 decimals: fils) into EUR at 3.0: fils × 3 / 10 */
+    {1234, 300000000, 3, 2, 370},       /* 370.2 (not 3,702: the old bug) */
+    {1235, 300000000, 3, 2, 370},       /* 370.5 tie -> 370 */
+    {1245, 300000000, 3, 2, 374},       /* 373.5 tie -> 374 */
+    /* CLF (4 decimals) into EUR at 40.0: 1/10,000 CLF × 40 / 100 */
+    {10000, 4000000000LL, 4, 2, 4000},  /* CLF 1 = EUR 40.00 */
+    {12345, 4000000000LL, 4, 2, 4938},  /* 4,938.0 */
+    {1, 4000000000LL, 4, 2, 0},         /* 0.4 */
+    {10000, 600000000000LL, 4, 0, 6000}, /* CLF 1 into JPY at 6,000 */
+    /* the other way: EUR cents into JPY (0) and KWD (3) */
+    {12345, 16350000000LL, 2, 0, 20184}, /* EUR 123.45 × 163.5 = JPY 20,184.075 */
+    {100, 33300000, 2, 3, 333},         /* EUR 1.00 × 0.333 = KWD 0.333 */
+    {1000000000000LL, 610000, 0, 4, 61000000000000LL}, /* the widest step: 10^4 */
 };
 
 static void test_fx_conversion_table(void **state)
@@ -201,11 +225,35 @@ static void test_fx_conversion_table(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof fx_rows / sizeof fx_rows[0]; i++) {
         const fx_row *r = &fx_rows[i];
-        int64_t got = proc_div_half_even((__int128)r->amount * r->rate_e8, PROC_RATE_DEN);
+        int64_t got = proc_convert_minor(r->amount, r->rate_e8, r->e_src, r->e_prog);
         if (got != r->want)
-            fail_msg("row %zu: %lld x %lld e-8 = %lld, expected %lld", i, (long long)r->amount,
-                     (long long)r->rate_e8, (long long)got, (long long)r->want);
+            fail_msg("row %zu: %lld x %lld e-8 (%d -> %d decimals) = %lld, expected %lld", i,
+                     (long long)r->amount, (long long)r->rate_e8, r->e_src, r->e_prog,
+                     (long long)got, (long long)r->want);
     }
+}
+
+/* The ISO 4217 table: exponents of each kind, and what is not a currency with minor units. */
+static void test_currency_exponents(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *code;
+        int want;
+    } rows[] = {
+        {"EUR", 2}, {"USD", 2}, {"GBP", 2}, {"CHF", 2}, {"HUF", 2}, {"ZWG", 2}, {"AED", 2},
+        {"JPY", 0}, {"KRW", 0}, {"ISK", 0}, {"CLP", 0}, {"VND", 0}, {"XOF", 0}, {"XPF", 0},
+        {"KWD", 3}, {"BHD", 3}, {"JOD", 3}, {"OMR", 3}, {"TND", 3}, {"IQD", 3}, {"LYD", 3},
+        {"CLF", 4}, {"UYW", 4},
+        {"XAU", -1}, {"XDR", -1}, {"XXX", -1}, {"XTS", -1},   /* no minor unit */
+        {"eur", -1}, {"EU", -1}, {"EURO", -1}, {"", -1}, {"ABC", -1}, {"DEM", -1},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (proc_currency_exponent(rows[i].code) != rows[i].want)
+            fail_msg("%s: exponent %d, expected %d", rows[i].code,
+                     proc_currency_exponent(rows[i].code), rows[i].want);
+    assert_int_equal(proc_currency_exponent(NULL), -1);
+    assert_int_equal(proc_currency_count(), 169);
 }
 
 /* The program's fx lookup: own currency is 1, unknown is 0 (§6.2). */
@@ -228,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_apply_bp_table),
         cmocka_unit_test(test_parse_decimal_table),
         cmocka_unit_test(test_fx_conversion_table),
+        cmocka_unit_test(test_currency_exponents),
         fx_test(test_program_fx_lookup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -310,11 +310,17 @@ static void test_unsupported_currency(void **state)
         fx_sale_ev(w, "s-x", Q4D(2), 1000, bad[i], "SW-1", 1);
         expect_dead_letter(w, PROC_DLQ_UNSUPPORTED_CURRENCY);
     }
-    /* the fix (an fx rate for JPY) makes the same event apply: 1,000 x 0.0061 = 6.1 -> 6 */
+    /* the fix (an fx rate for JPY) makes the same event apply: JPY 1,000 (yen: 0 decimals)
+     * x 0.0061 = EUR 6.10 = 610 cents (issue #6: not 6, which read yen as JPY cents) */
     w->progs[0].fx[w->progs[0].n_fx++] = (proc_fx){"JPY", 610000};
     fx_sale_ev(w, "s-x", Q4D(2), 1000, "JPY", "SW-1", 1);
     fx_applied(w);
-    assert_i64(fx_period_at(w, Q4D(2))->revenue_minor, 1000000 + 6);
+    assert_i64(fx_period_at(w, Q4D(2))->revenue_minor, 1000000 + 610);
+    /* KWD 1.234 (1,234 fils: 3 decimals) x 3.0 = EUR 3.702 -> 370 cents (0.2 down) */
+    w->progs[0].fx[w->progs[0].n_fx++] = (proc_fx){"KWD", 300000000};
+    fx_sale_ev(w, "s-kwd", Q4D(2), 1234, "KWD", "SW-1", 1);
+    fx_applied(w);
+    assert_i64(fx_period_at(w, Q4D(2))->revenue_minor, 1000000 + 610 + 370);
 }
 
 /* §6.0 order: PARTNER_NOT_ENROLLED, UNSUPPORTED_CURRENCY, RETURN_INVALID, LATE_EVENT. */

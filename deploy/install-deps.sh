@@ -8,6 +8,7 @@ PACKAGES=(
   librdkafka-dev libavro-dev libhiredis-dev libcmocka-dev libyaml-dev libjansson-dev zlib1g-dev
   redis-server redis-tools openjdk-17-jre-headless maven valgrind netcat-openbsd
   kcat  # readiness/metadata checks for the local broker without a JVM start
+  clang libclang-rt-14-dev  # libFuzzer and its sanitizer runtimes (tests/fuzz)
 )
 
 missing=()

@@ -5,7 +5,8 @@
 #   - the ledger's component test against its own redis-server,
 #   - the end-to-end tests against a real KRaft broker and redis-server (deploy/),
 # then builds Release (also -Werror) and runs its unit tests, and finally runs the unit
-# and component tests once more in an ASan/UBSan build.
+# and component tests once more in an ASan/UBSan build, and fuzzes the four parsers of
+# untrusted bytes for 60 s each (libFuzzer, tests/fuzz/run.sh).
 # CI runs exactly this (.ci/run). Exit code 0 only when everything passed.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -30,3 +31,6 @@ echo "== tests again in an ASan/UBSan build: unit, component"
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DPI_SANITIZE=ON >/dev/null
 cmake --build build-sanitize -j "$jobs"
 (cd build-sanitize && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$jobs" -L 'unit|component')
+
+echo "== fuzzing: decoder, outbox codec, program loader, config parser (${FUZZ_SECONDS:-60} s each)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-60} "$repo/tests/fuzz/run.sh"

@@ -10,11 +10,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+/* Connections being read, never waited on: each turn of the worker's loop reads what has
+ * arrived, answers complete request lines and drops the rest by deadline or size. */
+#define MAX_CONNS 64                   /* beyond this the oldest pending one is dropped */
+#define REQ_CAP 1024                   /* a longer request line is refused (400) */
+#define CONN_DEADLINE_MS 2000          /* a client that sends nothing is dropped after this */
+
+typedef struct {
+    int fd;                            /* -1: free slot */
+    int64_t since_ms;
+    size_t len;
+    char req[REQ_CAP];
+} conn;
 
 struct cons_metrics_server {
     int fd;
+    int n_conns;
+    conn conns[MAX_CONNS];
 };
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 cons_metrics_server *cons_metrics_server_new(int port, char *err, size_t errcap)
 {
@@ -26,6 +49,8 @@ cons_metrics_server *cons_metrics_server_new(int port, char *err, size_t errcap)
         snprintf(err, errcap, "out of memory");
         return NULL;
     }
+    for (int i = 0; i < MAX_CONNS; i++)
+        s->conns[i].fd = -1;
     s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)port);
@@ -45,6 +70,9 @@ void cons_metrics_server_destroy(cons_metrics_server *s)
         return;
     if (s->fd >= 0)
         close(s->fd);
+    for (int i = 0; i < MAX_CONNS; i++)
+        if (s->conns[i].fd >= 0)
+            close(s->conns[i].fd);
     free(s);
 }
 
@@ -79,22 +107,20 @@ size_t cons_metrics_format(const cons_metrics *m, const char *worker_id, char *b
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-/* Reads the request line, writes one response and closes: HTTP/1.0 semantics. */
-static void answer(int fd, const cons_metrics *m, const char *worker_id)
+/* Writes one response to a complete request line (HTTP/1.0 semantics: then closed). The
+ * socket is non-blocking and the response a few KB, which the socket buffer takes whole;
+ * a client that does not read loses its response, never the worker's time. */
+static void answer(int fd, const char *req, bool too_long, const cons_metrics *m,
+                   const char *worker_id)
 {
-    char req[1024], body[4096], head[256];
+    char body[4096], head[256];
     const char *status = "200 OK";
     size_t len = 0;
-    struct pollfd pfd = {fd, POLLIN, 0};
 
-    /* The client sent its request already in practice; wait a moment at most. */
-    if (poll(&pfd, 1, 1000) <= 0)
-        return;
-    ssize_t r = read(fd, req, sizeof req - 1);
-    if (r <= 0)
-        return;
-    req[r] = '\0';
-    if (strncmp(req, "GET /metrics", 12) == 0) {
+    if (too_long) {
+        status = "400 Bad Request";
+        len = (size_t)snprintf(body, sizeof body, "request line too long\n");
+    } else if (strncmp(req, "GET /metrics", 12) == 0) {
         len = cons_metrics_format(m, worker_id, body, sizeof body);
     } else if (strncmp(req, "GET /healthz", 12) == 0) {
         len = (size_t)snprintf(body, sizeof body, "ok\n");
@@ -111,17 +137,64 @@ static void answer(int fd, const cons_metrics *m, const char *worker_id)
     int hl = snprintf(head, sizeof head,
                       "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
                       "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, len);
-    if (write(fd, head, (size_t)hl) == hl)
-        (void)!write(fd, body, len);
+    if (send(fd, head, (size_t)hl, MSG_NOSIGNAL) == hl)
+        (void)!send(fd, body, len, MSG_NOSIGNAL);
+}
+
+static void drop(cons_metrics_server *s, conn *c)
+{
+    close(c->fd);
+    c->fd = -1;
+    s->n_conns--;
+}
+
+/* Reads what has arrived on c; answers and closes once the request line is complete. */
+static void advance(cons_metrics_server *s, conn *c, const cons_metrics *m,
+                    const char *worker_id, int64_t now)
+{
+    for (;;) {
+        ssize_t r = recv(c->fd, c->req + c->len, sizeof c->req - 1 - c->len, MSG_DONTWAIT);
+        if (r > 0) {
+            c->len += (size_t)r;
+            c->req[c->len] = '\0';
+            bool line = strchr(c->req, '\n') != NULL;
+            if (line || c->len == sizeof c->req - 1) {
+                answer(c->fd, c->req, !line, m, worker_id);
+                drop(s, c);
+                return;
+            }
+            continue;
+        }
+        if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ||
+            now - c->since_ms > CONN_DEADLINE_MS)
+            drop(s, c);                   /* closed, failed, or idle too long */
+        return;
+    }
 }
 
 void cons_metrics_serve(cons_metrics_server *s, const cons_metrics *m, const char *worker_id)
 {
-    for (int i = 0; i < 8; i++) {           /* a few per turn: scrapes are rare */
-        int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
+    int64_t now = mono_ms();
+    for (int i = 0; i < 16; i++) {          /* new connections, a bounded number per turn */
+        int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (fd < 0)
-            return;                         /* EAGAIN: nobody waiting */
-        answer(fd, m, worker_id);
-        close(fd);
+            break;                          /* EAGAIN: nobody waiting */
+        int slot = -1, oldest = -1;
+        for (int j = 0; j < MAX_CONNS; j++) {
+            if (s->conns[j].fd < 0 && slot < 0)
+                slot = j;
+            if (s->conns[j].fd >= 0 &&
+                (oldest < 0 || s->conns[j].since_ms < s->conns[oldest].since_ms))
+                oldest = j;
+        }
+        if (slot < 0) {                     /* full: the longest-waiting client goes */
+            drop(s, &s->conns[oldest]);
+            slot = oldest;
+        }
+        s->conns[slot] = (conn){.fd = fd, .since_ms = now, .len = 0};
+        s->n_conns++;
     }
+    for (int j = 0; j < MAX_CONNS; j++)
+        if (s->conns[j].fd >= 0)
+            advance(s, &s->conns[j], m, worker_id, now);
 }

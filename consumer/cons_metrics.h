@@ -4,7 +4,10 @@
  *
  * Deliberately tiny: one non-blocking listening socket served from the worker's own loop
  * (cons_metrics_serve between batches), so no thread ever reads the worker's counters
- * while it writes them. A scrape waits at most one batch (batch.max_ms).
+ * while it writes them. A scrape waits at most one batch (batch.max_ms). Nothing in it
+ * ever waits on a client: connections are non-blocking, at most 64 are kept (the oldest
+ * goes first), a request line over 1 KB gets 400, and a client silent for 2 s is dropped,
+ * so garbage, huge requests and idle connections cost the loop a few syscalls per turn.
  */
 #ifndef CONS_METRICS_H
 #define CONS_METRICS_H
@@ -34,7 +37,7 @@ typedef struct cons_metrics_server cons_metrics_server;
 cons_metrics_server *cons_metrics_server_new(int port, char *err, size_t errcap);
 void cons_metrics_server_destroy(cons_metrics_server *s);
 
-/* Answers every request waiting right now (never blocks for long: clients get 1 s). */
+/* Accepts new connections and answers every complete request line; never blocks. */
 void cons_metrics_serve(cons_metrics_server *s, const cons_metrics *m, const char *worker_id);
 
 /* Writes the Prometheus text exposition of m into buf. @returns its length. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/bench/bench.sh — the worker benchmark of ENGINEERING.md §6, rerunnable, reported in
+# tests/bench/bench.sh — the worker benchmark (README "Benchmarks"), rerunnable, reported in
 # numbers: events per worker CPU-second, RSS (also with 100k partners) and end-to-end
 # latency percentiles. Prints a markdown table at the end.
 #

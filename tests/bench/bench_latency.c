@@ -1,5 +1,5 @@
 /*
- * bench-latency — end-to-end latency of the worker (ENGINEERING.md §6): from the moment a
+ * bench-latency — end-to-end latency of the worker (README "Benchmarks"): from the moment a
  * sale is produced to the moment its REBATE payout is readable by a read_committed
  * consumer.
  *

@@ -28,7 +28,6 @@ typedef struct {
 
 struct cons_metrics_server {
     int fd;
-    int n_conns;
     conn conns[MAX_CONNS];
 };
 
@@ -141,16 +140,14 @@ static void answer(int fd, const char *req, bool too_long, const cons_metrics *m
         (void)!send(fd, body, len, MSG_NOSIGNAL);
 }
 
-static void drop(cons_metrics_server *s, conn *c)
+static void drop(conn *c)
 {
     close(c->fd);
     c->fd = -1;
-    s->n_conns--;
 }
 
 /* Reads what has arrived on c; answers and closes once the request line is complete. */
-static void advance(cons_metrics_server *s, conn *c, const cons_metrics *m,
-                    const char *worker_id, int64_t now)
+static void advance(conn *c, const cons_metrics *m, const char *worker_id, int64_t now)
 {
     for (;;) {
         ssize_t r = recv(c->fd, c->req + c->len, sizeof c->req - 1 - c->len, MSG_DONTWAIT);
@@ -160,14 +157,14 @@ static void advance(cons_metrics_server *s, conn *c, const cons_metrics *m,
             bool line = strchr(c->req, '\n') != NULL;
             if (line || c->len == sizeof c->req - 1) {
                 answer(c->fd, c->req, !line, m, worker_id);
-                drop(s, c);
+                drop(c);
                 return;
             }
             continue;
         }
         if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ||
             now - c->since_ms > CONN_DEADLINE_MS)
-            drop(s, c);                   /* closed, failed, or idle too long */
+            drop(c);                   /* closed, failed, or idle too long */
         return;
     }
 }
@@ -188,13 +185,12 @@ void cons_metrics_serve(cons_metrics_server *s, const cons_metrics *m, const cha
                 oldest = j;
         }
         if (slot < 0) {                     /* full: the longest-waiting client goes */
-            drop(s, &s->conns[oldest]);
+            drop(&s->conns[oldest]);
             slot = oldest;
         }
         s->conns[slot] = (conn){.fd = fd, .since_ms = now, .len = 0};
-        s->n_conns++;
     }
     for (int j = 0; j < MAX_CONNS; j++)
         if (s->conns[j].fd >= 0)
-            advance(s, &s->conns[j], m, worker_id, now);
+            advance(&s->conns[j], m, worker_id, now);
 }

@@ -1,5 +1,7 @@
 #include "cons_partners.h"
 
+#include "proc_blob.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,14 +139,8 @@ int cons_partners_note_rows(cons_partner_entry *e, const proc_outputs *out)
         while (j < e->n_rows && e->rows[j].period_key != r->period_key)
             j++;
         if (j == e->n_rows) {
-            if (e->n_rows == e->cap_rows) {
-                int n = e->cap_rows ? e->cap_rows * 2 : 4;
-                proc_lb_row *rows = realloc(e->rows, (size_t)n * sizeof *rows);
-                if (rows == NULL)
-                    return -1;
-                e->rows = rows;
-                e->cap_rows = n;
-            }
+            if (proc_reserve((void **)&e->rows, &e->cap_rows, e->n_rows + 1, sizeof *e->rows))
+                return -1;
             e->n_rows++;
         }
         e->rows[j] = *r;

@@ -84,6 +84,10 @@ static const conf_row rows[] = {
             "Extra schema id → `.avsc` map file, on top of the embedded one; empty for none."),
     {ROW(CT_LOG_LEVEL, "log.level", "info", log_level,
          "Least severe log lines written: `debug`, `info`, `warn` or `error`.")},
+    {ROW(CT_BOOL, "worker.leave_group_on_stop", "true", leave_group_on_stop,
+         "On SIGTERM, remove this static member from the group after closing, so its "
+         "partitions move at once (plaintext listeners); `false` keeps them for "
+         "`kafka.session.timeout.ms`, for restarts in place.")},
     INT("metrics.port", "0", metrics_port, 0, 65535,
         "Port of the HTTP `/metrics`, `/healthz` and `/readyz` endpoints; 0 turns them off."),
     INT("fault.exit_after_ledger_commits", "0", fault_exit_after_ledger_commits, 0, INT32_MAX,

@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cons_deals.h"
 #include "cons_kafka.h"
 #include "cons_layout.h"
+#include "cons_leave.h"
 #include "cons_ledger.h"
 #include "cons_log.h"
 #include "cons_metrics.h"
@@ -30,6 +32,7 @@ enum { OUT_PAYOUTS, OUT_ALERTS, OUT_DLQ, N_OUT };
 
 #define ENCODE_CAP (64 * 1024)
 #define TXN_TIMEOUT_MS 60000
+#define LEAVE_TIMEOUT_MS 5000      /* FindCoordinator + LeaveGroup after close */
 
 /* What the worker holds for one owned input partition (partition p of all three topics). */
 typedef struct {
@@ -930,6 +933,42 @@ static void log_stats(cons_worker *w)
              w->stats.payouts, w->stats.alerts, w->stats.batches, cons_partners_count(w->partners));
 }
 
+/* The value of a kafka.* setting, or `fallback` when it is not set. */
+static const char *kafka_setting(const cons_config *cfg, const char *name, const char *fallback)
+{
+    for (int i = 0; i < cfg->n_kafka; i++)
+        if (strcmp(cfg->kafka[i].name, name) == 0)
+            return cfg->kafka[i].value;
+    return fallback;
+}
+
+/* After close: removes this static member from the group so its partitions are
+ * reassigned now rather than after session.timeout.ms (cons_leave.h says why librdkafka
+ * does not). A failure costs only that wait, so it is logged, not fatal. */
+static void leave_group(const cons_config *cfg, int64_t closing)
+{
+    const char *protocol = kafka_setting(cfg, "security.protocol", "plaintext");
+    const char *instance = kafka_setting(cfg, "group.instance.id", cfg->worker_id);
+    char why[256];
+
+    if (strcasecmp(protocol, "plaintext") != 0) {
+        cons_log(CONS_LOG_INFO, "left_group", "security.protocol %s: not removing static "
+                 "member %s; its partitions move after kafka.session.timeout.ms", protocol,
+                 instance);
+        return;
+    }
+    if (cons_leave_group(kafka_setting(cfg, "bootstrap.servers", ""),
+                         kafka_setting(cfg, "client.id", "incentive-worker"), cfg->group_id,
+                         instance, LEAVE_TIMEOUT_MS, why, sizeof why) != 0) {
+        cons_log(CONS_LOG_WARN, "left_group", "could not remove static member %s (%s); its "
+                 "partitions move after kafka.session.timeout.ms", instance, why);
+        return;
+    }
+    cons_log(CONS_LOG_INFO, "left_group", "static member %s removed from group %s %" PRId64
+             " ms after close began: its partitions are reassigned now", instance,
+             cfg->group_id, now_ms() - closing);
+}
+
 int cons_worker_run(cons_worker *w, volatile sig_atomic_t *stop, char *err, size_t errcap)
 {
     int64_t next_stats = now_ms() + 10000;
@@ -979,7 +1018,10 @@ int cons_worker_run(cons_worker *w, volatile sig_atomic_t *stop, char *err, size
         return -1;
     }
     cons_log(CONS_LOG_INFO, "stopping", "leaving the consumer group");
+    int64_t closing = now_ms();
     rd_kafka_consumer_close(w->consumer);
+    if (w->cfg->leave_group_on_stop)
+        leave_group(w->cfg, closing);
     return 0;
 }
 

@@ -164,8 +164,9 @@ static const key_row program_rows[] = {
              "Calendar period (UTC, by the event's `occurred_at`) of tiers, caps and KPIs."),
     ROW_NUM(proc_program, "allowed_lateness_days", KT_INT, allowed_lateness_days, 0, DAYS_MAX,
             false,
-            "A sale, return or survey response whose period ended more than this many days "
-            "before the partner's latest event is `LATE_EVENT`."),
+            "A period event (sale, return, survey response, certification) whose period "
+            "ended more than this many days before the partner's latest event is "
+            "`LATE_EVENT`."),
     ROW_ENUM(proc_program, "rebate_mode", rebate_mode, rebate_mode_names,
              "`retroactive`: the whole period earns the reached tier's rate (with true-ups); "
              "`marginal`: each band of revenue earns its own tier's rate."),

@@ -10,7 +10,8 @@
 
 The generator makes many partners in three programs (quarterly and monthly), long spans of
 event time, late events (some inside the lateness, some past it), returns split in pieces,
-certifications (some repeated), USD sales into a EUR program, and redeliveries. The test
+certifications (some repeated, some dated back into closed periods), USD sales into a EUR
+program, and redeliveries. The test
 produces each part's registrations, waits until the worker has consumed them, then its
 sales: so the worker applies every partner's events in exactly the order the model below
 does, whatever the batch boundaries.
@@ -149,6 +150,10 @@ def generate(seed, out_dir, n_partners=260, n_parts=3):
             if r < 0.05:
                 events.append(reg_json(eid, pid, clock, "CERTIFICATION_COMPLETED",
                                        cert=f"cert-{rng.randrange(4)}"))
+                # One in four is dated back, often into a period closed to late events
+                # (LATE_EVENT) that the worker has already pruned from its state.
+                if rng.random() < 0.25:
+                    events[-1]["_back"] = rng.randrange(1, 400) * DAY
             elif r < 0.13 and sales:
                 recent = [s for s in sales if s[1] >= clock - 20 * DAY and s[4] < s[2]]
                 if not recent:
@@ -188,9 +193,10 @@ def generate(seed, out_dir, n_partners=260, n_parts=3):
                 # Registrations are fed before the part's sales: a certification is dated
                 # at the partner's first instant of the part, so it never moves the
                 # watermark past sales that come after it in event time.
-                e = {k: v for k, v in e.items() if k != "_clock"}
+                back = e.get("_back", 0)
+                e = {k: v for k, v in e.items() if k not in ("_clock", "_back")}
                 if e["type"] == "registration" and e["kind"] != "PARTNER_ENROLLED":
-                    e["occurred_at"] = piece[0]["_clock"]
+                    e["occurred_at"] = piece[0]["_clock"] - back
                 (regs if e["type"] == "registration" else sales).append(e)
         # Interleave partners (each keeps its own order), as real traffic does.
         for name, rows in (("registrations", regs), ("sales", sales)):
@@ -257,6 +263,9 @@ def model(in_dir):
         pt["at"] = e["occurred_at"]
         key = period_of(prog, e["occurred_at"])
         if e["type"] == "registration":                       # CERTIFICATION_COMPLETED
+            if is_late(pt, key):
+                dead.append((e["event_id"], "LATE_EVENT"))
+                return
             if e["certification_id"] not in pt["certs"]:
                 per = open_period(pt, key)
                 pt["certs"].add(e["certification_id"])

@@ -509,6 +509,34 @@ static void test_first_event_never_late(void **state)
     }
 }
 
+/* A certification is a period event like the others: dated in a period closed to late
+ * events it is LATE_EVENT and changes nothing. Booked there, it reopened a period already
+ * pruned from the state with zero revenue, so that period's leaderboard scores fell to the
+ * certification's points and its bonus escaped the period's cap. */
+static void test_late_certification(void **state)
+{
+    fx_world *w = *state;
+    fx_enrol(w);
+    fx_sale(w, "s-q3", Q3D(1), 1000000, "SW-1", 1);
+    fx_sale(w, "wm", Q1D(50), 1000, "SW-1", 1);        /* 2027-02-20: Q3 and Q4 closed */
+
+    fx_cert_ev(w, "c-late", Q3D(20), "cert-a");         /* Q3 still in the state */
+    expect_dead_letter(w, PROC_DLQ_LATE_EVENT);
+
+    proc_partner_prune(&w->pt, w->cat.replay_horizon_ms, &w->progs[0]);
+    assert_null(proc_partner_period(&w->pt, KEY_Q3));   /* and once it is pruned */
+    fx_cert_ev(w, "c-late", Q3D(20), "cert-a");
+    expect_dead_letter(w, PROC_DLQ_LATE_EVENT);
+    fx_cert_ev(w, "c-q4", Q4D(80), "cert-a");           /* Q4 ended 50 days before */
+    expect_dead_letter(w, PROC_DLQ_LATE_EVENT);
+
+    /* the same certification dated in an open period counts, once */
+    proc_outputs *o = fx_cert(w, "c-late", Q1D(10), "cert-a");
+    fx_expect_payout(o, PROC_PAYOUT_CERTIFICATION_BONUS, "cert-a", 50000, "Registered",
+                     PROC_STATUS_APPROVED, "2027-Q1");
+    assert_int_equal(w->pt.certifications_total, 1);
+}
+
 /* ---- §6.0 dead letters change nothing and are not remembered ------------------------- */
 
 typedef struct {
@@ -583,6 +611,7 @@ int main(void)
         fx_test(test_late_events),
         fx_test(test_enrolment_does_not_move_watermark),
         fx_test(test_first_event_never_late),
+        fx_test(test_late_certification),
         fx_test(test_dead_letters_change_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,9 @@
 #      CPU are reported for context: all of them share this machine's cores.
 #   c. latency, on the same worker (idle and caught up): bench-latency at about half the
 #      wall throughput measured in (a) (capped), then at a low rate.
+#   f. the floor, on run a's sales: tests/bench/bench_floor.c, a transactional pass-through
+#      with the worker's batch settings (copy, and decode + encode a payout); CPU per
+#      event and the worker's ratio to it. BENCH_FLOOR=0 skips it.
 #   b. memory: RSS (VmRSS, VmHWM) of the worker after (a) and (c), and of a fresh worker
 #      that enrolled BIG_P partners and processed BIG_S sales in a new namespace.
 #
@@ -81,6 +84,8 @@ IDLE_SECONDS=${BENCH_IDLE_SECONDS:-5}
 
 for x in "$WORKER" "$CTL"; do [ -x "$x" ] || fail "$x not built (cmake --build $BUILD)"; done
 [ -n "$LAT" ] || fail "bench-latency not built in $BUILD/tests (see tests/CMakeLists.txt)"
+FLOOR=""
+[ -x "$BUILD/tests/bench-floor" ] && FLOOR="$BUILD/tests/bench-floor"
 mkdir -p "$OUT"
 # The plain generated stream (enrolments and sales), so runs stay comparable: newer
 # generators mix deals, returns, surveys and scripted scenarios in unless --plain.
@@ -261,6 +266,28 @@ A_BUSY=$(div $(( (m1b - m0b) * 100 )) $((m1t - m0t)) %.0f)
 A_RSS=$(status_kb "$WORKER_PID" VmRSS); A_HWM=$(status_kb "$WORKER_PID" VmHWM)
 say "a. $N_A records: worker ${A_CPU_S} CPU-s = ${A_EPS_CPU} events/CPU-s; wall ${A_WALL_S}s"
 
+# ---- f. the floor: the same sales through exactly-once Kafka alone --------------------
+# bench-floor reads run a's sales topic from the start in its own group, with the worker's
+# batch settings, and commits each batch as one transaction with its offsets: "copy"
+# produces every record unchanged, "avro" decodes each sale and encodes a small payout.
+# Its own CPU (getrusage) per record is the floor the worker's CPU per event is held to.
+FLOOR_COPY_US=""; FLOOR_AVRO_US=""
+if [ -n "$FLOOR" ] && [ "${BENCH_FLOOR:-1}" = 1 ]; then
+  kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP" \
+    --create --if-not-exists --topic "$PI_GROUP_ID.floor-out" --partitions "$PI_PARTITIONS" \
+    --replication-factor 1 >>"$OUT/topics.log" 2>&1 || fail "cannot create the floor's topic"
+  for mode in copy avro; do
+    log="$OUT/floor-$mode.log"
+    say "f. floor ($mode): $N_A sales (log: $log)"
+    "$FLOOR" --mode="$mode" --expect="$N_A" --out-topic="$PI_GROUP_ID.floor-out" \
+      "${WORKER_ARGS[@]}" >"$log" 2>&1 || fail "bench-floor --mode=$mode failed (log: $log)"
+    line=$(grep '^floor ' "$log" | tail -n 1)
+    us=$(sed -n 's/.* us_per_event=\([^ ]*\).*/\1/p' <<<"$line")
+    if [ "$mode" = copy ]; then FLOOR_COPY_US=$us; else FLOOR_AVRO_US=$us; fi
+    say "f. $line"
+  done
+fi
+
 # ---- c. latency (same worker, idle and caught up) -------------------------------------
 if [ "$LAT_RATE" = auto ]; then
   LAT_RATE=$(awk -v w="$A_EPS_WALL" -v cap="$LAT_RATE_CAP" \
@@ -337,6 +364,9 @@ lat_row() {  # lat_row LABEL RESULT CPU_US
   echo "| metric | measured | budget |"
   echo "|---|---|---|"
   echo "| events per worker CPU-second (sales phase: $N_A records, $P partners) | **$A_EPS_CPU** ($A_US_PER_EV µs per event; worker $A_CPU_S CPU-s) | ≥ 200,000 (≤ 5 µs) |"
+  if [ -n "$FLOOR_COPY_US" ]; then
+    echo "| floor: transactional pass-through of the same sales, CPU per event (copy / decode + encode a payout) | $FLOOR_COPY_US / $FLOOR_AVRO_US µs; the worker is **$(div "$A_US_PER_EV" "$FLOOR_COPY_US" %.1f)×** / $(div "$A_US_PER_EV" "$FLOOR_AVRO_US" %.1f)× | worker ≤ 2× the floor |"
+  fi
   echo "| wall throughput, sales phase (producer running concurrently) | $A_EPS_WALL events/s ($A_WALL_S s; producer done after $A_PROD_S s) | — |"
   echo "| CPU over the sales phase: Redis / Kafka / producer (incentivectl) | $A_REDIS_S / $A_KAFKA_S / $A_PRODUCER_S s; machine busy $A_BUSY % of $(nproc) cores; the worker wrote $A_WBYTES bytes per event to Redis and Kafka | — |"
   echo "| worker CPU while idle and caught up (no input) | $IDLE_PCT % of one core | — |"

@@ -9,6 +9,7 @@ PACKAGES=(
   redis-server redis-tools openjdk-17-jre-headless maven valgrind netcat-openbsd
   kcat  # readiness/metadata checks for the local broker without a JVM start
   clang libclang-rt-14-dev  # libFuzzer and its sanitizer runtimes (tests/fuzz)
+  gnuplot-nox  # the benchmark's plot (tests/bench/bench.sh)
 )
 
 missing=()

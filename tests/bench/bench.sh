@@ -24,6 +24,9 @@
 #   f. the floor, on run a's sales: tests/bench/bench_floor.c, a transactional pass-through
 #      with the worker's batch settings (copy, and decode + encode a payout); CPU per
 #      event and the worker's ratio to it. BENCH_FLOOR=0 skips it.
+#   d. rate sweep, on the same worker: the latency run at each rate of BENCH_SWEEP_RATES;
+#      a gnuplot PNG (BENCH_PLOT) of processed events/s and latency percentiles against
+#      the input rate, and the same figures as a table.
 #   b. memory: RSS (VmRSS, VmHWM) of the worker after (a) and (c), and of a fresh worker
 #      that enrolled BIG_P partners and processed BIG_S sales in a new namespace.
 #
@@ -45,6 +48,8 @@
 #   BENCH_IDLE_SECONDS [5]   measure the caught-up worker's idle CPU for this long (0 skips)
 #   BENCH_WORKER_WRAPPER [""]  command put in front of the worker, e.g.
 #                      "valgrind --tool=massif --massif-out-file=/tmp/massif.%p"
+#   BENCH_SWEEP_RATES ["500 1000 2000 5000 10000 20000"] ("" skips run d)
+#   BENCH_SWEEP_SECONDS [10]  BENCH_PLOT [$BENCH_OUT/bench.png]
 #   BENCH_PERF [0]     1: `perf record -g` the worker over run a's sales phase and print
 #                      the top functions (perf.data in BENCH_OUT)
 set -euo pipefail
@@ -80,6 +85,9 @@ OUT="${BENCH_OUT:-/tmp/pi-bench-$(date +%Y%m%d-%H%M%S)}"
 CLEANUP=${BENCH_CLEANUP:-1}
 CATCH_UP_TIMEOUT=${BENCH_CATCH_UP_TIMEOUT:-600}
 PERF=${BENCH_PERF:-0}
+SWEEP_RATES=${BENCH_SWEEP_RATES-500 1000 2000 5000 10000 20000}
+SWEEP_SECONDS=${BENCH_SWEEP_SECONDS:-10}
+PLOT=${BENCH_PLOT:-$OUT/bench.png}
 IDLE_SECONDS=${BENCH_IDLE_SECONDS:-5}
 
 for x in "$WORKER" "$CTL"; do [ -x "$x" ] || fail "$x not built (cmake --build $BUILD)"; done
@@ -295,16 +303,19 @@ if [ "$LAT_RATE" = auto ]; then
 fi
 # latency RATE PREFIX — runs bench-latency; sets LAT_LINE (its RESULT line) and LAT_CPU_US
 # (worker CPU per sale during the run, µs).
+# A third argument overrides the duration (seconds). LAT_PROCESSED: sales sent ÷ the time
+# from the first send until the worker had committed them all (events/s).
 latency() {
-  local w_before w_after log="$OUT/latency-$1.log"
-  say "c. latency at $1 sales/s for ${LAT_SECONDS}s (log: $log)"
-  w_before=$(cpu_ticks "$WORKER_PID")
-  "$LAT" --rate="$1" --duration="$LAT_SECONDS" --partners="$LAT_PARTNERS" --partner-seed=2 \
+  local w_before w_after t0 t1 secs=${3:-$LAT_SECONDS} log="$OUT/latency-$1.log"
+  say "c. latency at $1 sales/s for ${secs}s (log: $log)"
+  w_before=$(cpu_ticks "$WORKER_PID"); t0=$(now_ms)
+  "$LAT" --rate="$1" --duration="$secs" --partners="$LAT_PARTNERS" --partner-seed=2 \
     --id-prefix="$2" "${LAT_ARGS[@]}" >"$log" 2>&1 || fail "bench-latency failed (log: $log)"
   wait_caught_up
-  w_after=$(cpu_ticks "$WORKER_PID")
+  t1=$(now_ms); w_after=$(cpu_ticks "$WORKER_PID")
   LAT_LINE=$(grep '^RESULT ' "$log" | tail -n 1)
-  LAT_CPU_US=$(div $(( (w_after - w_before) * 1000000 )) $(( $1 * LAT_SECONDS * HZ )) %.1f)
+  LAT_CPU_US=$(div $(( (w_after - w_before) * 1000000 )) $(( $1 * secs * HZ )) %.1f)
+  LAT_PROCESSED=$(div "$(field sent "$LAT_LINE")000" $((t1 - t0)))
   sed -n 's/^bench-latency: //p' "$log" >&2
 }
 # field NAME LINE — value of NAME=... in a RESULT line.
@@ -323,6 +334,46 @@ if [ "$LAT_RATE" -gt 0 ]; then
     LAT_LO="$LAT_LINE"; LAT_LO_CPU="$LAT_CPU_US"
   fi
 fi
+# ---- d. rate sweep and its plot -------------------------------------------------------
+# The same latency run at each input rate of BENCH_SWEEP_RATES, BENCH_SWEEP_SECONDS each;
+# rows "rate processed p50 p90 p99 max" in $OUT/sweep.dat, drawn by gnuplot into
+# BENCH_PLOT: processed events/s and latency percentiles against the input rate.
+SWEEP_DONE=""
+if [ -n "$SWEEP_RATES" ] && [ "$LAT_RATE" -gt 0 ]; then
+  : >"$OUT/sweep.dat"
+  for r in $SWEEP_RATES; do
+    latency "$r" "sweep$r-" "$SWEEP_SECONDS"
+    echo "$r $LAT_PROCESSED $(field p50 "$LAT_LINE") $(field p90 "$LAT_LINE")" \
+      "$(field p99 "$LAT_LINE") $(field max "$LAT_LINE")" >>"$OUT/sweep.dat"
+  done
+  SWEEP_DONE=1
+  if command -v gnuplot >/dev/null; then
+    gnuplot >"$OUT/gnuplot.log" 2>&1 <<EOF || fail "gnuplot failed (log: $OUT/gnuplot.log)"
+set terminal pngcairo size 960,540 noenhanced font ",10"
+set output "$PLOT"
+set title "incentive-worker, exactly-once, $(nproc) cores shared with Kafka and Redis ($(date +%Y-%m-%d))"
+set xlabel "input rate (sales/s)"
+set ylabel "latency, produce to readable payout (ms)"
+set y2label "processed (events/s)"
+set logscale x
+set logscale y
+set logscale y2
+set y2tics
+set ytics nomirror
+set key top left
+set grid
+plot "$OUT/sweep.dat" using 1:3 with linespoints title "p50", \
+     "" using 1:4 with linespoints title "p90", \
+     "" using 1:5 with linespoints title "p99", \
+     "" using 1:6 with linespoints title "max", \
+     "" using 1:2 axes x1y2 with linespoints dashtype 2 title "processed events/s"
+EOF
+    say "d. plot written to $PLOT"
+  else
+    say "d. gnuplot not installed (deploy/install-deps.sh installs it): no plot"
+  fi
+fi
+
 C_RSS=$(status_kb "$WORKER_PID" VmRSS); C_HWM=$(status_kb "$WORKER_PID" VmHWM)
 worker_stop
 A_CACHED=$(grep -o 'cached partners [0-9]*' "$OUT/worker-a.log" | tail -n 1 | awk '{print $3}')
@@ -377,6 +428,14 @@ lat_row() {  # lat_row LABEL RESULT CPU_US
   if [ "$BIG_P" -gt 0 ]; then
     echo "| worker RSS with $BIG_P partners (+ $N_B sales; cached ${B_CACHED:-?}) | **VmRSS $(mb "$B_RSS") MB**, VmHWM $(mb "$B_HWM") MB (after enrolment only: $(mb "$B_RSS0") MB) | ≤ 64 MB |"
     echo "| events per worker CPU-second, run b ($N_B records, $BIG_P partners) | $B_EPS_CPU (worker $B_CPU_S CPU-s, wall $B_WALL_S s) | ≥ 200,000 |"
+  fi
+  if [ -n "$SWEEP_DONE" ]; then
+    echo
+    echo "Rate sweep (run d, ${SWEEP_SECONDS} s per rate; plot: $PLOT):"
+    echo
+    echo "| input sales/s | processed events/s | p50 ms | p90 ms | p99 ms | max ms |"
+    echo "|---|---|---|---|---|---|"
+    awk '{printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6}' "$OUT/sweep.dat"
   fi
 } | tee "$OUT/report.md"
 if [ "$PERF" = 1 ]; then

@@ -67,6 +67,9 @@ struct cons_ledger_batch {
     const char **argv;                   /* the FCALL command, rebuilt by each commit */
     size_t *argvlen;
     int cap_argv;
+    int argc;
+    char nums[2 * CONS_LEDGER_MAX_TOPICS + 4][NUM_CAP];   /* argv's numbers */
+    int fate;                            /* cons_ledger_commit_many's scratch */
 };
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -948,11 +951,11 @@ int cons_ledger_batch_outbox(cons_ledger_batch *b, const void *entry, size_t len
     return 0;
 }
 
-/* Formats the whole FCALL pi_commit command into b->argv / b->argvlen; the numbers go
- * to nums (2 n_topics + 4 slots), which must live until the command is sent.
- * @returns argc, or -1 on ENOMEM. */
-static int batch_argv(cons_ledger_batch *b, char (*nums)[NUM_CAP])
+/* Formats the whole FCALL pi_commit command into b->argv / b->argvlen (the numbers into
+ * b->nums). @returns argc, or -1 on ENOMEM. */
+static int batch_argv(cons_ledger_batch *b)
 {
+    char (*nums)[NUM_CAP] = b->nums;
     const cons_ledger *l = b->l;
     int n = l->n_topics;
     int argc = 3 + 2 + b->n_keys + 2 + 3 * n + 2 + b->n_args;
@@ -1076,28 +1079,36 @@ done:
     return res;
 }
 
-cons_ledger_status cons_ledger_commit(cons_ledger *l, cons_ledger_batch *b, int64_t *seq_out,
-                                      char *err, size_t errcap)
+/* Refuses a batch that cannot be sent; else formats its command. @returns 0 or -1
+ * (l->last_err says why). */
+static int commit_prepare(cons_ledger *l, cons_ledger_batch *b)
 {
-    char nums[2 * CONS_LEDGER_MAX_TOPICS + 4][NUM_CAP];
-    cons_ledger_status st = CONS_LEDGER_ERROR;
-    redisReply *r = NULL;
-    bool lost = false;                   /* an earlier send may have been applied */
-    bool check = false;                  /* read the ledger before (re)sending */
-    bool rechecked = false, reloaded = false;
-
     if (b->l != l || !b->ready || b->poisoned) {
         seterr(l->last_err, sizeof l->last_err, "cons_ledger_commit: %s",
                !b->ready     ? "batch not reset"
                : b->poisoned ? "an op failed (bad argument or out of memory)"
                              : "batch of another ledger");
-        goto done;
+        return -1;
     }
-    int argc = batch_argv(b, nums);
-    if (argc < 0) {
+    if ((b->argc = batch_argv(b)) < 0) {
         seterr(l->last_err, sizeof l->last_err, "cons_ledger_commit: out of memory");
-        goto done;
+        return -1;
     }
+    return 0;
+}
+
+/* One prepared batch, with reconnects and retries. sent_before: the command may already
+ * have been executed (sent in a pipeline whose reply was lost), so the ledger is read
+ * back before anything is sent. */
+static cons_ledger_status commit_one(cons_ledger *l, cons_ledger_batch *b, int64_t *seq_out,
+                                     bool sent_before)
+{
+    cons_ledger_status st = CONS_LEDGER_ERROR;
+    redisReply *r = NULL;
+    bool lost = sent_before;             /* an earlier send may have been applied */
+    bool check = sent_before;            /* read the ledger before (re)sending */
+    bool rechecked = false, reloaded = false;
+    int argc = b->argc;
 
     pacing pc = pacing_start(l);
     for (;;) {
@@ -1187,7 +1198,112 @@ cons_ledger_status cons_ledger_commit(cons_ledger *l, cons_ledger_batch *b, int6
 done:
     if (r != NULL)
         freeReplyObject(r);
+    return st;
+}
+
+cons_ledger_status cons_ledger_commit(cons_ledger *l, cons_ledger_batch *b, int64_t *seq_out,
+                                      char *err, size_t errcap)
+{
+    cons_ledger_status st = CONS_LEDGER_ERROR;
+    if (commit_prepare(l, b) == 0)
+        st = commit_one(l, b, seq_out, false);
     if (st != CONS_LEDGER_OK)
         seterr(err, errcap, "%s", l->last_err);
     return st;
+}
+
+/* What became of a batch in a pipeline. */
+enum { FATE_UNSENT, FATE_DONE, FATE_LOST, FATE_RESEND };
+
+/* The reply of a pipelined pi_commit: OK, FENCED, STALE and CONFLICT are final (the
+ * command ran); anything else (function missing, LOADING, BUSY, a refusal) wrote nothing
+ * and is sent again on its own by commit_one, which knows how to handle it. */
+static void pipelined_reply(cons_ledger *l, cons_ledger_batch *b, const redisReply *r,
+                            cons_ledger_status *st, int64_t *seq)
+{
+    static const struct {
+        const char *word;
+        cons_ledger_status st;
+    } final[] = {{"FENCED", CONS_LEDGER_FENCED}, {"STALE", CONS_LEDGER_STALE},
+                 {"CONFLICT", CONS_LEDGER_CONFLICT}};
+    b->fate = FATE_RESEND;
+    if (r->type == REDIS_REPLY_INTEGER) {
+        *seq = r->integer;
+        *st = CONS_LEDGER_OK;
+        b->fate = FATE_DONE;
+        return;
+    }
+    for (size_t i = 0; i < sizeof final / sizeof final[0]; i++)
+        if (reply_is_error(r, final[i].word)) {
+            seterr(l->last_err, sizeof l->last_err, "pi_commit %s: %s", b->ledger_key, r->str);
+            *st = final[i].st;
+            b->fate = FATE_DONE;
+            return;
+        }
+}
+
+cons_ledger_status cons_ledger_commit_many(cons_ledger *l, int n, cons_ledger_batch *const *b,
+                                           cons_ledger_status *st, int64_t *seq, char *err,
+                                           size_t errcap)
+{
+    int n_ready = 0;
+    for (int i = 0; i < n; i++) {
+        st[i] = CONS_LEDGER_ERROR;
+        seq[i] = 0;
+        b[i]->fate = commit_prepare(l, b[i]) == 0 ? FATE_UNSENT : FATE_DONE;
+        n_ready += b[i]->fate == FATE_UNSENT;
+    }
+    /* One batch, or no connection now: the single path reconnects and retries. */
+    if (n_ready > 1 && ledger_ensure(l, l->io_err, sizeof l->io_err) == 0) {
+        cons_ledger_fault f = l->fault;
+        l->fault = CONS_LEDGER_FAULT_NONE;
+        bool appended = f != CONS_LEDGER_FAULT_LOSE_REQUEST;
+        for (int i = 0; appended && i < n; i++)
+            if (b[i]->fate == FATE_UNSENT)
+                appended = redisAppendCommandArgv(l->c, b[i]->argc, b[i]->argv,
+                                                  b[i]->argvlen) == REDIS_OK;
+        if (!appended) {
+            /* Nothing has left the process: the output buffer is written by the first
+             * redisGetReply. Drop it with the connection. */
+            snprintf(l->io_err, sizeof l->io_err, "%s",
+                     f == CONS_LEDGER_FAULT_LOSE_REQUEST ? "injected fault: request lost"
+                                                         : "out of memory");
+            ledger_disconnect(l);
+        } else {
+            bool lost = false;
+            for (int i = 0; i < n; i++) {
+                if (b[i]->fate != FATE_UNSENT)
+                    continue;
+                redisReply *r = NULL;
+                if (!lost && redisGetReply(l->c, (void **)&r) != REDIS_OK) {
+                    snprintf(l->io_err, sizeof l->io_err, "%s",
+                             l->c->err ? l->c->errstr : "no reply");
+                    lost = true;
+                } else if (!lost && f == CONS_LEDGER_FAULT_LOSE_REPLY) {
+                    snprintf(l->io_err, sizeof l->io_err, "injected fault: reply lost");
+                    freeReplyObject(r);
+                    r = NULL;
+                    lost = true;
+                }
+                if (lost) {
+                    b[i]->fate = FATE_LOST;  /* this one and every later one may have run */
+                    l->stats.lost_replies++;
+                    continue;
+                }
+                pipelined_reply(l, b[i], r, &st[i], &seq[i]);
+                freeReplyObject(r);
+            }
+            if (lost)
+                ledger_disconnect(l);
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (b[i]->fate != FATE_DONE)
+            st[i] = commit_one(l, b[i], &seq[i], b[i]->fate == FATE_LOST);
+    cons_ledger_status worst = CONS_LEDGER_OK;
+    for (int i = 0; i < n && worst == CONS_LEDGER_OK; i++)
+        worst = st[i];
+    if (worst != CONS_LEDGER_OK)
+        seterr(err, errcap, "%s", l->last_err);
+    return worst;
 }

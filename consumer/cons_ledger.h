@@ -191,6 +191,18 @@ int cons_ledger_batch_n_ops(const cons_ledger_batch *b);
 cons_ledger_status cons_ledger_commit(cons_ledger *l, cons_ledger_batch *b, int64_t *seq_out,
                                       char *err, size_t errcap);
 
+/* Commits n batches (of distinct partitions) in one pipelined round trip: the FCALLs are
+ * written together and their replies read in order, so Redis applies them in array
+ * order exactly as n cons_ledger_commit calls would. st[i] and seq[i] are what
+ * cons_ledger_commit would have returned for b[i]. A batch whose reply was lost (the
+ * connection broke in the pipeline) is resolved as after any lost reply, by reading its
+ * ledger back before sending it again; one that got a reply that wrote nothing (function
+ * missing, LOADING) is sent again on its own. err: the message of the last failure.
+ * @returns OK when every st[i] is OK, else the first status that is not. */
+cons_ledger_status cons_ledger_commit_many(cons_ledger *l, int n, cons_ledger_batch *const *b,
+                                           cons_ledger_status *st, int64_t *seq, char *err,
+                                           size_t errcap);
+
 /* Counters since cons_ledger_new (for metrics and tests). */
 typedef struct {
     uint64_t connects;               /* successful connections, the first one included */

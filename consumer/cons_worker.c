@@ -49,6 +49,7 @@ typedef struct {
     cons_outbox_entry *entry;        /* output records of this batch */
     int n_dirty, cap_dirty;
     cons_partner_entry **dirty;      /* partners changed in this batch */
+    cons_ledger_batch *lbatch;       /* this batch's ledger call */
 } part_state;
 
 struct cons_worker {
@@ -57,7 +58,11 @@ struct cons_worker {
     rd_kafka_t *consumer;
     rd_kafka_t *producer;
     cons_ledger *ledger;
-    cons_ledger_batch *lbatch;
+    /* The ledger calls of one batch, sent together (cons_ledger_commit_many): */
+    cons_ledger_batch **calls;       /* [n_partitions] */
+    int32_t *call_partition;
+    cons_ledger_status *call_status;
+    int64_t *call_seq;
     schema_registry *schemas;
     cons_partners *partners;
     int32_t n_partitions;
@@ -647,21 +652,21 @@ static int process_record(cons_worker *w, const rd_kafka_message_t *rkm)
 
 /* ---- commit ----------------------------------------------------------------------- */
 
-/* Writes partition p's batch to the ledger in one atomic call. */
-static int commit_to_ledger(cons_worker *w, int32_t p)
+/* Builds partition p's batch into its ledger call (one atomic pi_commit). @returns 0 or
+ * -1 (failed). */
+static int build_ledger_call(cons_worker *w, int32_t p)
 {
     part_state *ps = &w->parts[p];
     const char *ns = w->cfg->redis_namespace;
     const proc_program *noticed[8];
     int n_noticed = 0;
-    char err[256];
 
-    cons_ledger_batch_reset(w->lbatch, p, ps->token, ps->next, ps->batch_next);
+    cons_ledger_batch_reset(ps->lbatch, p, ps->token, ps->next, ps->batch_next);
     for (int i = 0; i < ps->n_dirty; i++) {
         cons_partner_entry *e = ps->dirty[i];
         const proc_program *prog = e->state.enrolled
                                        ? proc_catalog_find(&w->catalog, e->state.program_id) : NULL;
-        if (cons_layout_partner(w->lbatch, ns, prog, e))
+        if (cons_layout_partner(ps->lbatch, ns, prog, e))
             return fail(w, "out of memory building a ledger batch");
         bool seen = prog == NULL;
         for (int j = 0; j < n_noticed && !seen; j++)
@@ -670,22 +675,30 @@ static int commit_to_ledger(cons_worker *w, int32_t p)
             noticed[n_noticed++] = prog;
     }
     for (int j = 0; j < n_noticed; j++)
-        if (cons_layout_notice(w->lbatch, ns, noticed[j]->id, ps->n_dirty))
+        if (cons_layout_notice(ps->lbatch, ns, noticed[j]->id, ps->n_dirty))
             return fail(w, "out of memory building a ledger batch");
     for (int i = 0; i < w->deals.n; i++)
-        if (w->deals.e[i]->partition == p && cons_layout_deal(w->lbatch, ns, w->deals.e[i]))
+        if (w->deals.e[i]->partition == p && cons_layout_deal(ps->lbatch, ns, w->deals.e[i]))
             return fail(w, "out of memory building a ledger batch");
-    if (cons_layout_kpis(w->lbatch, ns, &ps->kpis))
+    if (cons_layout_kpis(ps->lbatch, ns, &ps->kpis))
         return fail(w, "out of memory building a ledger batch");
     const uint8_t *bytes = NULL;
     size_t len = 0;
     if (cons_outbox_entry_count(ps->entry) > 0) {
         if (cons_outbox_entry_finish(ps->entry, ps->seq + 1, ps->batch_next, N_IN, &bytes, &len) ||
-            cons_ledger_batch_outbox(w->lbatch, bytes, len))
+            cons_ledger_batch_outbox(ps->lbatch, bytes, len))
             return fail(w, "out of memory building an outbox entry");
     }
-    int64_t seq = 0;
-    switch (cons_ledger_commit(w->ledger, w->lbatch, &seq, err, sizeof err)) {
+    return 0;
+}
+
+/* Takes in the ledger's answer to partition p's call. @returns 0 committed, 1 rewound
+ * (STALE: its n_in is 0 now), -1 failed. */
+static int ledger_answered(cons_worker *w, int32_t p, cons_ledger_status st, int64_t seq,
+                           const char *err)
+{
+    part_state *ps = &w->parts[p];
+    switch (st) {
     case CONS_LEDGER_OK:
         break;
     case CONS_LEDGER_FENCED:
@@ -744,12 +757,27 @@ static int commit_batch(cons_worker *w)
         if (ps->owned && ps->reconcile && reconcile(w, p))
             goto done;
     }
-    /* Every ledger call first, then one short transaction: librdkafka works hard while a
-     * transaction is open, so it should not stay open across Redis round trips. */
+    /* Every ledger call first, in one pipelined round trip, then one short transaction:
+     * librdkafka works hard while a transaction is open, so it should not stay open
+     * across Redis round trips. */
+    int n_calls = 0;
     for (int32_t p = 0; p < w->n_partitions; p++) {
         part_state *ps = &w->parts[p];
-        if (ps->owned && ps->n_in > 0 && commit_to_ledger(w, p) < 0)
-            goto done;                     /* > 0: rewound, its n_in is 0 now */
+        if (!ps->owned || ps->n_in == 0)
+            continue;
+        if (build_ledger_call(w, p))
+            goto done;
+        w->calls[n_calls] = ps->lbatch;
+        w->call_partition[n_calls++] = p;
+    }
+    if (n_calls > 0) {
+        char err[256];
+        cons_ledger_commit_many(w->ledger, n_calls, w->calls, w->call_status, w->call_seq,
+                                err, sizeof err);
+        for (int i = 0; i < n_calls; i++)
+            if (ledger_answered(w, w->call_partition[i], w->call_status[i], w->call_seq[i],
+                                err) < 0)
+                goto done;                 /* > 0: rewound, its n_in is 0 now */
     }
     for (int32_t p = 0; p < w->n_partitions; p++) {
         part_state *ps = &w->parts[p];
@@ -865,20 +893,23 @@ cons_worker *cons_worker_new(const cons_config *cfg, const proc_program *program
                                 cfg->redis_namespace, N_IN, w->in_topics, err, errcap);
     if (w->ledger == NULL)
         goto fail;
-    if ((w->lbatch = cons_ledger_batch_new(w->ledger)) == NULL) {
-        snprintf(err, errcap, "out of memory");
-        goto fail;
-    }
     w->consumer = cons_kafka_consumer_new(cfg, on_rebalance, w, err, errcap);
     if (w->consumer == NULL || check_topics(w, err, errcap))
         goto fail;
-    w->parts = calloc((size_t)w->n_partitions, sizeof *w->parts);
-    if (w->parts == NULL) {
+    size_t np = (size_t)w->n_partitions;
+    w->parts = calloc(np, sizeof *w->parts);
+    w->calls = calloc(np, sizeof *w->calls);
+    w->call_partition = calloc(np, sizeof *w->call_partition);
+    w->call_status = calloc(np, sizeof *w->call_status);
+    w->call_seq = calloc(np, sizeof *w->call_seq);
+    if (w->parts == NULL || w->calls == NULL || w->call_partition == NULL ||
+        w->call_status == NULL || w->call_seq == NULL) {
         snprintf(err, errcap, "out of memory");
         goto fail;
     }
     for (int32_t p = 0; p < w->n_partitions; p++) {
-        if ((w->parts[p].entry = cons_outbox_entry_new()) == NULL) {
+        if ((w->parts[p].entry = cons_outbox_entry_new()) == NULL ||
+            (w->parts[p].lbatch = cons_ledger_batch_new(w->ledger)) == NULL) {
             snprintf(err, errcap, "out of memory");
             goto fail;
         }
@@ -1037,10 +1068,14 @@ void cons_worker_destroy(cons_worker *w)
         cons_outbox_entry_destroy(w->parts[p].entry);
         cons_kpis_free(&w->parts[p].kpis);
         free(w->parts[p].dirty);
+        cons_ledger_batch_destroy(w->parts[p].lbatch);
     }
     free(w->parts);
+    free(w->calls);
+    free(w->call_partition);
+    free(w->call_status);
+    free(w->call_seq);
     cons_ledger_destroy(w->ledger);
-    cons_ledger_batch_destroy(w->lbatch);
     schema_registry_destroy(w->schemas);
     cons_partners_destroy(w->partners);
     cons_metrics_server_destroy(w->metrics);

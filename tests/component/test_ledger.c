@@ -198,21 +198,28 @@ static void make_entry(fx *f, int64_t seq, const int64_t *ends, int n, const cha
 
 /* A batch on partition p: SET blob:<tag>, ZADD lb, HINCRBY kpi rev +100, and an outbox
  * entry of 2 records when seq > 0. */
-static void build_batch(fx *f, int32_t p, int64_t token, const int64_t *expected,
-                        const int64_t *next, int64_t seq, const char *tag)
+static void build_into(fx *f, cons_ledger_batch *b, int32_t p, int64_t token,
+                       const int64_t *expected, const int64_t *next, int64_t seq,
+                       const char *tag)
 {
     char key[64];
-    assert_int_equal(cons_ledger_batch_reset(f->b, p, token, expected, next), 0);
+    assert_int_equal(cons_ledger_batch_reset(b, p, token, expected, next), 0);
     snprintf(key, sizeof key, "blob:%s", tag);
-    assert_int_equal(cons_ledger_batch_set(f->b, key, "b\0lob", 5), 0);
-    assert_int_equal(cons_ledger_batch_zadd(f->b, "lb", 1000 + (int64_t)next[0], tag), 0);
-    assert_int_equal(cons_ledger_batch_hincrby(f->b, "kpi", "rev", 100), 0);
+    assert_int_equal(cons_ledger_batch_set(b, key, "b\0lob", 5), 0);
+    assert_int_equal(cons_ledger_batch_zadd(b, "lb", 1000 + (int64_t)next[0], tag), 0);
+    assert_int_equal(cons_ledger_batch_hincrby(b, "kpi", "rev", 100), 0);
     if (seq > 0) {
         const uint8_t *data;
         size_t len;
         make_entry(f, seq, next, 2, tag, &data, &len);
-        assert_int_equal(cons_ledger_batch_outbox(f->b, data, len), 0);
+        assert_int_equal(cons_ledger_batch_outbox(b, data, len), 0);
     }
+}
+
+static void build_batch(fx *f, int32_t p, int64_t token, const int64_t *expected,
+                        const int64_t *next, int64_t seq, const char *tag)
+{
+    build_into(f, f->b, p, token, expected, next, seq, tag);
 }
 
 static int64_t acquire(fx *f, int32_t p, int64_t *offs, int64_t *seq)
@@ -650,6 +657,164 @@ static void test_lost_reply_is_recognised_as_applied(void **state)
     assert_offsets(f, 7, n2);
 }
 
+/* ---- cons_ledger_commit_many: the calls of one batch in one pipelined round trip ---- */
+
+#define MANY 3
+
+typedef struct {
+    cons_ledger_batch *b[MANY];
+    cons_ledger_status st[MANY];
+    int64_t seq[MANY], token[MANY];
+} many;
+
+/* Partitions 20, 21, 22, each acquired, each with its first batch (tag "m<p>"). */
+static void many_build(fx *f, many *m)
+{
+    static const int64_t next[3] = {4, -1, -1};
+    char tag[8];
+    for (int i = 0; i < MANY; i++) {
+        if (m->b[i] == NULL)
+            m->b[i] = cons_ledger_batch_new(f->l);
+        assert_non_null(m->b[i]);
+        m->token[i] = acquire(f, 20 + i, NULL, NULL);
+        snprintf(tag, sizeof tag, "m%d", 20 + i);
+        build_into(f, m->b[i], 20 + i, m->token[i], NONE3, next, 1, tag);
+    }
+}
+
+static void many_free(many *m)
+{
+    for (int i = 0; i < MANY; i++)
+        cons_ledger_batch_destroy(m->b[i]);
+}
+
+static cons_ledger_status many_commit(fx *f, many *m)
+{
+    return cons_ledger_commit_many(f->l, MANY, m->b, m->st, m->seq, f->err, sizeof f->err);
+}
+
+/* Every batch applied exactly once, as three single commits would have. */
+static void assert_many_applied(fx *f, const many *m)
+{
+    static const int64_t next[3] = {4, -1, -1};
+    char key[64];
+    for (int i = 0; i < MANY; i++) {
+        assert_int_equal(m->st[i], CONS_LEDGER_OK);
+        assert_int_equal(m->seq[i], 1);
+        snprintf(key, sizeof key, "inc:outbox:%d", 20 + i);
+        assert_int_equal(raw_llen(f, key), 1);
+        snprintf(key, sizeof key, "blob:m%d", 20 + i);
+        assert_true(raw_exists(f, key));
+        assert_offsets(f, 20 + i, next);
+    }
+    assert_int_equal(raw_hget_i64(f, "kpi", "rev"), 100 * MANY);   /* once each */
+}
+
+static void test_commit_many_applies_each_once(void **state)
+{
+    fx *f = *state;
+    many m = {0};
+    many_build(f, &m);
+    cons_ledger_stats s0, s1;
+    cons_ledger_get_stats(f->l, &s0);
+    assert_int_equal(many_commit(f, &m), CONS_LEDGER_OK);
+    cons_ledger_get_stats(f->l, &s1);
+    assert_many_applied(f, &m);
+    assert_int_equal(s1.connects, s0.connects);
+    assert_int_equal(s1.lost_replies, s0.lost_replies);
+    many_free(&m);
+}
+
+/* A fenced batch in the middle: refused alone, the others applied. */
+static void test_commit_many_fenced_one(void **state)
+{
+    fx *f = *state;
+    many m = {0};
+    many_build(f, &m);
+    freeReplyObject(raw_cmd(f->raw, "HINCRBY inc:ledger:21 fence 1"));
+    assert_int_equal(many_commit(f, &m), CONS_LEDGER_FENCED);
+    assert_int_equal(m.st[0], CONS_LEDGER_OK);
+    assert_int_equal(m.st[1], CONS_LEDGER_FENCED);
+    assert_int_equal(m.st[2], CONS_LEDGER_OK);
+    assert_non_null(strstr(f->err, "FENCED"));
+    assert_false(raw_exists(f, "blob:m21"));
+    assert_false(raw_exists(f, "inc:outbox:21"));
+    assert_offsets(f, 21, NONE3);
+    assert_true(raw_exists(f, "blob:m22"));
+    assert_int_equal(raw_hget_i64(f, "kpi", "rev"), 200);
+    many_free(&m);
+}
+
+/* A deal claim changed under the second batch: STALE for it alone. */
+static void test_commit_many_stale_one(void **state)
+{
+    fx *f = *state;
+    many m = {0};
+    many_build(f, &m);
+    freeReplyObject(raw_cmd(f->raw, "SET claim now"));
+    assert_int_equal(cons_ledger_batch_expect(m.b[1], "claim", "before", 6), 0);
+    assert_int_equal(many_commit(f, &m), CONS_LEDGER_STALE);
+    assert_int_equal(m.st[0], CONS_LEDGER_OK);
+    assert_int_equal(m.st[1], CONS_LEDGER_STALE);
+    assert_int_equal(m.st[2], CONS_LEDGER_OK);
+    assert_false(raw_exists(f, "blob:m21"));
+    assert_offsets(f, 21, NONE3);
+    many_free(&m);
+}
+
+/* The pipeline's replies are lost after Redis ran every call: each batch is read back
+ * and found applied; none is applied twice. */
+static void test_commit_many_lost_replies(void **state)
+{
+    fx *f = *state;
+    many m = {0};
+    many_build(f, &m);
+    cons_ledger_stats s0, s1;
+    cons_ledger_get_stats(f->l, &s0);
+    cons_ledger_inject_fault(f->l, CONS_LEDGER_FAULT_LOSE_REPLY);
+    assert_int_equal(many_commit(f, &m), CONS_LEDGER_OK);
+    cons_ledger_get_stats(f->l, &s1);
+    assert_many_applied(f, &m);
+    assert_int_equal(s1.lost_replies - s0.lost_replies, MANY);
+    assert_int_equal(s1.resolved_applied - s0.resolved_applied, MANY);
+    assert_int_equal(s1.resends - s0.resends, 0);
+    many_free(&m);
+}
+
+/* The pipeline never left the process: every batch is sent again, applied once. */
+static void test_commit_many_lost_request(void **state)
+{
+    fx *f = *state;
+    many m = {0};
+    many_build(f, &m);
+    cons_ledger_stats s0, s1;
+    cons_ledger_get_stats(f->l, &s0);
+    cons_ledger_inject_fault(f->l, CONS_LEDGER_FAULT_LOSE_REQUEST);
+    assert_int_equal(many_commit(f, &m), CONS_LEDGER_OK);
+    cons_ledger_get_stats(f->l, &s1);
+    assert_many_applied(f, &m);
+    assert_int_equal(s1.connects - s0.connects, 1);
+    assert_int_equal(s1.resolved_applied, s0.resolved_applied);
+    many_free(&m);
+}
+
+/* The library vanished (FUNCTION FLUSH): every call is refused, the first resend loads
+ * it once, the others go through. */
+static void test_commit_many_reloads_function(void **state)
+{
+    fx *f = *state;
+    many m = {0};
+    many_build(f, &m);
+    freeReplyObject(raw_cmd(f->raw, "FUNCTION FLUSH"));
+    cons_ledger_stats s0, s1;
+    cons_ledger_get_stats(f->l, &s0);
+    assert_int_equal(many_commit(f, &m), CONS_LEDGER_OK);
+    cons_ledger_get_stats(f->l, &s1);
+    assert_many_applied(f, &m);
+    assert_int_equal(s1.reloads - s0.reloads, 1);
+    many_free(&m);
+}
+
 /* FUNCTION DELETE / FLUSH (or a restart without persistence) → reloaded on demand. */
 static void test_function_reloaded_when_missing(void **state)
 {
@@ -863,6 +1028,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_blobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_reply_is_recognised_as_applied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_function_reloaded_when_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_many_applies_each_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_many_fenced_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_many_stale_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_many_lost_replies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_many_lost_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_many_reloads_function, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_restart_between_commits, setup_aof, teardown),

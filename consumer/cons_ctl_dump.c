@@ -64,7 +64,8 @@ static json_t *header_json(rd_kafka_headers_t *hdrs, const char *name, bool as_i
 }
 
 /* {"key":..,"reason":..,"detail":..,"topic":..,"partition":..,"offset":..,"value_hex":..}
- * where topic/partition/offset name the rejected input record (the dlq.* headers). */
+ * where topic/partition/offset name the rejected input record (the dlq.* headers) and
+ * value_hex is null for a null value, "" for an empty one. */
 static char *dead_letter_json(const rd_kafka_message_t *m)
 {
     rd_kafka_headers_t *hdrs = NULL;
@@ -87,7 +88,8 @@ static char *dead_letter_json(const rd_kafka_message_t *m)
     json_object_set_new(o, "topic", header_json(hdrs, "dlq.topic", false));
     json_object_set_new(o, "partition", header_json(hdrs, "dlq.partition", true));
     json_object_set_new(o, "offset", header_json(hdrs, "dlq.offset", true));
-    json_object_set_new(o, "value_hex", json_string(hex));
+    /* A null value (a tombstone) is not an empty one: show which the record was. */
+    json_object_set_new(o, "value_hex", m->payload ? json_string(hex) : json_null());
     line = json_dumps(o, JSON_COMPACT);
 done:
     json_decref(o);

@@ -13,7 +13,10 @@
  *                                 topic, keyed by its partner_id;
  *   {"raw_topic":"sales", "key":"p1", "hex":"0000000001ff"}
  *                                 exactly these value bytes (DECODE_ERROR and
- *                                 UNKNOWN_SCHEMA tests);
+ *                                 UNKNOWN_SCHEMA tests); "hex":"" is an empty value
+ *                                 (zero bytes), "hex":null a null value (no value at
+ *                                 all): Kafka tells the two apart, and so do the
+ *                                 dead letters;
  *   {"raw_topic":"sales", "key":"p1", "partition":3, "event":{...}}
  *                                 an event sent to a chosen topic and partition
  *                                 (MISPARTITIONED and UNKNOWN_SCHEMA tests).
@@ -90,6 +93,9 @@ static int hex_digit(int c)
 static int decode_hex(line_reader *lr, const char *hex, cons_ctl_record *rec, char *err,
                       size_t errcap)
 {
+    /* A zero-length value must still have a non-NULL pointer: librdkafka sends a NULL
+     * one as a null value, which is another record (see the file comment). */
+    static const uint8_t empty[1];
     size_t n = strlen(hex);
 
     if (n % 2 != 0) {
@@ -114,7 +120,7 @@ static int decode_hex(line_reader *lr, const char *hex, cons_ctl_record *rec, ch
         lr->raw[k] = (uint8_t)(hi << 4 | lo);
     }
     rec->is_raw = true;
-    rec->raw = lr->raw;
+    rec->raw = n == 0 ? empty : lr->raw;
     rec->raw_len = n / 2;
     return 0;
 }
@@ -168,9 +174,11 @@ static int parse_raw_line(line_reader *lr, json_t *root, cons_ctl_record *rec, c
         snprintf(err, errcap, "a raw line needs exactly one of \"hex\" and \"event\"");
         goto done;
     }
-    if (hex != NULL) {
+    if (hex != NULL && json_is_null(hex)) {
+        rec->is_raw = true;          /* a null value: raw stays NULL */
+    } else if (hex != NULL) {
         if (!json_is_string(hex)) {
-            snprintf(err, errcap, "hex: expected a string");
+            snprintf(err, errcap, "hex: expected a string or null");
             goto done;
         }
         if (decode_hex(lr, json_string_value(hex), rec, err, errcap))
@@ -359,7 +367,9 @@ static int print_record(const cons_ctl_record *rec, char *err, size_t errcap)
         json_object_set_new(o, "partition", json_integer(rec->partition));
     else if (rec->partition == CONS_CTL_PARTITION_OTHER)
         json_object_set_new(o, "partition", json_string("other"));
-    if (rec->is_raw) {
+    if (rec->is_raw && rec->raw == NULL) {
+        json_object_set_new(o, "hex", json_null());
+    } else if (rec->is_raw) {
         if ((hex = cons_ctl_hex(rec->raw, rec->raw_len)) == NULL)
             goto oom;
         json_object_set_new(o, "hex", json_string(hex));

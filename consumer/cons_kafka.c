@@ -131,6 +131,15 @@ rd_kafka_t *cons_kafka_producer_new(const cons_config *cfg, const char *transact
         "linger.ms", "2",
         "retry.backoff.ms", "20",                /* 100 ms default slows back-to-back txns */
         "transaction.timeout.ms", "30000",
+        /* A dead letter is the rejected input record, bytes unchanged, plus its dlq.*
+         * headers, so it is larger than the largest input record. Input topics accept
+         * records up to 2 MiB (deploy/topics-create.sh): with the 1,000,000-byte default
+         * a 1 MB record's dead letter failed the transaction, and the worker died on it
+         * again after every restart. 64 KiB covers the headers (the detail and topic
+         * name are bounded far below that) and the record batch overhead; the
+         * dead-letter topic's max.message.bytes matches. incentivectl produce uses these
+         * settings too, so it can write records as large as the input topics take. */
+        "message.max.bytes", "2162688",           /* 2 MiB + 64 KiB */
         NULL};
     static const char *const forced[] = {
         "partitioner", "murmur2_random",         /* same partitions as Java producers */

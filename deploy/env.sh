@@ -26,6 +26,14 @@ export PI_TOPIC_ALERTS="${PI_TOPIC_ALERTS:-incentive.alerts}"
 export PI_TOPIC_DEAD_LETTERS="${PI_TOPIC_DEAD_LETTERS:-incentive.dead-letters}"
 PI_TOPICS=("$PI_TOPIC_SALES" "$PI_TOPIC_REGISTRATIONS" "$PI_TOPIC_SURVEYS"
            "$PI_TOPIC_PAYOUTS" "$PI_TOPIC_ALERTS" "$PI_TOPIC_DEAD_LETTERS")
+# Largest record (max.message.bytes) of the input topics and of the dead-letter topic,
+# set when topics-create.sh creates them. A dead letter is an input record unchanged
+# plus its dlq.* headers, so the dead-letter topic must take more than the inputs do:
+# otherwise one large input record fails the worker's transaction on every restart. The
+# worker's producer allows 2 MiB + 64 KiB (consumer/cons_kafka.c, message.max.bytes);
+# a larger PI_DLQ_MAX_MESSAGE_BYTES needs kafka.message.max.bytes raised to match.
+export PI_INPUT_MAX_MESSAGE_BYTES="${PI_INPUT_MAX_MESSAGE_BYTES:-2097152}"   # 2 MiB
+export PI_DLQ_MAX_MESSAGE_BYTES="${PI_DLQ_MAX_MESSAGE_BYTES:-2162688}"       # 2 MiB + 64 KiB
 
 # Layout of the state dir.
 KAFKA_HOME="$PI_STATE_DIR/kafka-$KAFKA_VERSION"   # jars only; survives --wipe

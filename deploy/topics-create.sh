@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Creates the six partner-incentives topics ($PI_PARTITIONS partitions, replication 1) on
-# the local broker. Idempotent: topics that exist with the right partition count are
-# kept; one with another count is an error (the inputs must be co-partitioned, SPEC §2).
+# the local broker, the input topics taking records of up to $PI_INPUT_MAX_MESSAGE_BYTES
+# and the dead-letter topic up to $PI_DLQ_MAX_MESSAGE_BYTES (deploy/env.sh says why).
+# Idempotent: topics that exist with the right partition count are kept, with the
+# settings they have; one with another count is an error (the inputs must be
+# co-partitioned, SPEC §2).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -33,9 +36,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   # instead of ~2 s each.
   pids=()
   for t in "${missing[@]}"; do
+    config=()
+    case "$t" in
+      "$PI_TOPIC_SALES"|"$PI_TOPIC_REGISTRATIONS"|"$PI_TOPIC_SURVEYS")
+        config=(--config "max.message.bytes=$PI_INPUT_MAX_MESSAGE_BYTES") ;;
+      "$PI_TOPIC_DEAD_LETTERS")
+        config=(--config "max.message.bytes=$PI_DLQ_MAX_MESSAGE_BYTES") ;;
+    esac
     kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP" \
       --create --if-not-exists --topic "$t" --partitions "$PI_PARTITIONS" \
-      --replication-factor 1 >>"$TOPICS_LOG" 2>&1 &
+      --replication-factor 1 "${config[@]}" >>"$TOPICS_LOG" 2>&1 &
     pids+=($!)
   done
   for i in "${!pids[@]}"; do

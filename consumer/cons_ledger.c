@@ -51,6 +51,7 @@ struct cons_ledger_batch {
     int64_t token;
     int64_t expected[CONS_LEDGER_MAX_TOPICS];
     int64_t next[CONS_LEDGER_MAX_TOPICS];
+    int64_t published[CONS_LEDGER_MAX_TOPICS];
     char ledger_key[KEY_CAP];
     char outbox_key[KEY_CAP];
 
@@ -68,7 +69,7 @@ struct cons_ledger_batch {
     size_t *argvlen;
     int cap_argv;
     int argc;
-    char nums[2 * CONS_LEDGER_MAX_TOPICS + 4][NUM_CAP];   /* argv's numbers */
+    char nums[3 * CONS_LEDGER_MAX_TOPICS + 4][NUM_CAP];   /* argv's numbers */
     int fate;                            /* cons_ledger_commit_many's scratch */
 };
 
@@ -809,9 +810,24 @@ int cons_ledger_batch_reset(cons_ledger_batch *b, int32_t p, int64_t token,
     b->token = token;
     memcpy(b->expected, expected, (size_t)b->l->n_topics * sizeof *expected);
     memcpy(b->next, next, (size_t)b->l->n_topics * sizeof *next);
+    for (int i = 0; i < b->l->n_topics; i++)
+        b->published[i] = -1;
     format_key(b->ledger_key, b->l->ns, "ledger", p);
     format_key(b->outbox_key, b->l->ns, "outbox", p);
     b->ready = true;
+    return 0;
+}
+
+int cons_ledger_batch_published(cons_ledger_batch *b, const int64_t *published)
+{
+    bool ok = b->ready && published != NULL;
+    for (int i = 0; ok && i < b->l->n_topics; i++)
+        ok = published[i] >= -1;
+    if (!ok) {
+        b->poisoned = true;
+        return -1;
+    }
+    memcpy(b->published, published, (size_t)b->l->n_topics * sizeof *published);
     return 0;
 }
 
@@ -958,7 +974,7 @@ static int batch_argv(cons_ledger_batch *b)
     char (*nums)[NUM_CAP] = b->nums;
     const cons_ledger *l = b->l;
     int n = l->n_topics;
-    int argc = 3 + 2 + b->n_keys + 2 + 3 * n + 2 + b->n_args;
+    int argc = 3 + 2 + b->n_keys + 2 + 4 * n + 2 + b->n_args;
     if (argc > b->cap_argv) {
         const char **a = realloc(b->argv, (size_t)argc * sizeof *a);
         if (a == NULL)
@@ -988,6 +1004,8 @@ static int batch_argv(cons_ledger_batch *b)
         NUM("%" PRId64, b->expected[i]);
     for (int i = 0; i < n; i++)
         NUM("%" PRId64, b->next[i]);
+    for (int i = 0; i < n; i++)
+        NUM("%" PRId64, b->published[i]);
     if (b->has_entry)
         ARG(b->arena + b->entry.off, b->entry.len);
     else

@@ -152,6 +152,11 @@ void cons_ledger_batch_destroy(cons_ledger_batch *b);
 int cons_ledger_batch_reset(cons_ledger_batch *b, int32_t p, int64_t token,
                             const int64_t *expected, const int64_t *next);
 
+/* Offsets the caller has seen committed in Kafka for this partition (-1: none, the
+ * default after reset): the commit first trims the outbox entries they cover, as
+ * cons_ledger_trim would, so the last batch's trim needs no round trip of its own. */
+int cons_ledger_batch_published(cons_ledger_batch *b, const int64_t *published);
+
 /* Write ops, applied in call order. Keys, fields, members, channels and messages are C
  * strings; SET values are binary (len bytes). Ops may not target the ledger or outbox
  * keys. Redis refuses argument lists of more than ~1M arguments: keep a batch to a few

@@ -151,6 +151,22 @@ pi_acquire: takes a new fencing token for the partition and reads its state.
   ARGV: n, topic_1 .. topic_n
   @returns { token (integer), seq (string), off_1 .. off_n (strings, "-1" if none) }
 ]]
+-- The number of head entries of the outbox whose end offsets are all <= committed
+-- (Kafka has them), or nil and why. Reads only.
+local function published_head(outbox, n, committed)
+  local count = 0
+  while true do
+    local e = redis.call('LINDEX', outbox, count)
+    if not e then return count end
+    local h, why = entry_header(e, n)
+    if not h then return nil, 'outbox entry ' .. count .. ': ' .. why end
+    for j = 1, n do
+      if not off_le(h.ends[j], committed[j]) then return count end
+    end
+    count = count + 1
+  end
+end
+
 local function pi_acquire(keys, args)
   if #keys ~= 1 then return fail('BADOP pi_acquire takes 1 key') end
   local n = count_arg(args[1], 1, MAX_TOPICS)
@@ -174,12 +190,16 @@ end
 --[[
 pi_commit: applies one partition batch atomically.
   KEYS: ledger, outbox, then one key per keyed op, in op order
-  ARGV: token, n, topic_1..n, expected_1..n, next_1..n, entry ("" = none), n_ops,
+  ARGV: token, n, topic_1..n, expected_1..n, next_1..n, published_1..n,
+        entry ("" = none), n_ops,
         then per op its name and arguments (the key comes from KEYS):
           SET value | ZADD score member | HSET m field_1 value_1 .. field_m value_m |
           HINCRBY field increment | DEL | PUBLISH channel message (no key) |
           EXPECT value (the string key must hold exactly value; "" = must not exist: an
           optimistic check of shared state such as a deal claim, written by other workers)
+  published: offsets the caller has seen committed in Kafka (-1: none); the head entries
+  they cover are trimmed first, as pi_trim would, so the trim of the last batch costs
+  no round trip of its own.
   @returns the ledger's seq after the call (incremented when an entry was appended)
 ]]
 local function pi_commit(keys, args)
@@ -197,6 +217,9 @@ local function pi_commit(keys, args)
   local nexts
   nexts, why = offset_args(args, 3 + 2 * n, n, 'next')
   if not nexts then return fail('BADOP ' .. why) end
+  local published
+  published, why = offset_args(args, 3 + 3 * n, n, 'published')
+  if not published then return fail('BADOP ' .. why) end
   local advanced = false
   for j = 1, n do
     if not off_le(expected[j], nexts[j]) then
@@ -206,13 +229,13 @@ local function pi_commit(keys, args)
   end
   -- Without an advancing offset a replayed batch could not be told from a new one.
   if not advanced then return fail('BADOP a batch must advance at least one offset') end
-  local entry = args[3 + 3 * n]
+  local entry = args[3 + 4 * n]
   if type(entry) ~= 'string' then return fail('BADOP missing outbox entry argument') end
-  local n_ops = count_arg(args[4 + 3 * n], 0, 100000000)
+  local n_ops = count_arg(args[4 + 4 * n], 0, 100000000)
   if not n_ops then return fail('BADOP bad op count') end
 
   -- Parse the ops: whitelist and arity. ops[i] = { name, key, a = first arg index, m }
-  local ops, ai, ki = {}, 5 + 3 * n, 3
+  local ops, ai, ki = {}, 5 + 4 * n, 3
   for i = 1, n_ops do
     local name = args[ai]
     local op = { name = name, a = ai + 1 }
@@ -288,6 +311,9 @@ local function pi_commit(keys, args)
       if cur ~= args[op.a] then return fail('STALE ' .. op.key .. ' changed since the batch read it') end
     end
   end
+  local n_trim
+  n_trim, why = published_head(outbox, n, published)
+  if not n_trim then return fail('BADOP ' .. why) end
   local seq_s = redis.call('HGET', ledger, 'seq') or '0'
   if not is_uint(seq_s) then return fail('BADOP stored seq is not an integer') end
   local seq = tonumber(seq_s) -- < 2^53: one per batch
@@ -363,6 +389,7 @@ local function pi_commit(keys, args)
   end
 
   -- Writes: nothing below can fail.
+  if n_trim > 0 then redis.call('LTRIM', outbox, n_trim, -1) end
   for i = 1, n_ops do
     local op = ops[i]
     local name, k, a = op.name, op.key, op.a
@@ -421,20 +448,9 @@ local function pi_trim(keys, args)
   err = check_fence(ledger, token)
   if err then return fail(err) end
 
-  local count = 0
-  while true do
-    local e = redis.call('LINDEX', outbox, count)
-    if not e then break end
-    local h
-    h, why = entry_header(e, n)
-    if not h then return fail('BADOP outbox entry ' .. count .. ': ' .. why) end
-    local done = true
-    for j = 1, n do
-      if not off_le(h.ends[j], committed[j]) then done = false break end
-    end
-    if not done then break end
-    count = count + 1
-  end
+  local count
+  count, why = published_head(outbox, n, committed)
+  if not count then return fail('BADOP ' .. why) end
   if count > 0 then redis.call('LTRIM', outbox, count, -1) end
   return count
 end

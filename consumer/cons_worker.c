@@ -41,6 +41,8 @@ typedef struct {
     int64_t token;                   /* fencing token taken at assignment */
     int64_t seq;                     /* outbox entries the ledger holds ever appended */
     int64_t next[N_IN];              /* ledger's next offsets as last committed; -1 none */
+    int64_t published[N_IN];         /* offsets seen committed in Kafka (-1 none): the next
+                                      * ledger call trims the outbox entries they cover */
     int64_t batch_first[N_IN];       /* first offset taken into this batch; -1 none */
     int64_t batch_next[N_IN];        /* next offsets after the records of this batch */
     int n_in;                        /* input records in this batch */
@@ -344,6 +346,7 @@ static int reconcile(cons_worker *w, int32_t p)
         fail(w, "partition %d was taken over during reconciliation", (int)p);
         goto done;
     }
+    memcpy(ps->published, ps->next, sizeof ps->published);
     ps->reconcile = false;
     rc = 0;
 done:
@@ -370,6 +373,8 @@ static void assign(cons_worker *w, rd_kafka_topic_partition_list_t *parts)
             }
             ps->owned = true;
             ps->reconcile = true;
+            for (int t = 0; t < N_IN; t++)
+                ps->published[t] = -1;
             discard_batch(w, p);
             cons_log(CONS_LOG_INFO, "assigned", "partition %d: token %" PRId64
                      ", ledger offsets %" PRId64 "/%" PRId64 "/%" PRId64, (int)p, ps->token,
@@ -661,7 +666,9 @@ static int build_ledger_call(cons_worker *w, int32_t p)
     const proc_program *noticed[8];
     int n_noticed = 0;
 
-    cons_ledger_batch_reset(ps->lbatch, p, ps->token, ps->next, ps->batch_next);
+    if (cons_ledger_batch_reset(ps->lbatch, p, ps->token, ps->next, ps->batch_next) ||
+        cons_ledger_batch_published(ps->lbatch, ps->published))
+        return fail(w, "bad offsets for the ledger batch of partition %d", (int)p);
     for (int i = 0; i < ps->n_dirty; i++) {
         cons_partner_entry *e = ps->dirty[i];
         const proc_program *prog = e->state.enrolled
@@ -804,15 +811,10 @@ static int commit_batch(cons_worker *w)
         part_state *ps = &w->parts[p];
         if (!ps->owned || ps->n_in == 0)
             continue;
-        if (r > 0) {
+        if (r > 0)
             ps->reconcile = true;          /* the ledger has it; publish it from there */
-        } else {
-            int trimmed = 0;
-            /* A failed trim only leaves published entries behind; the next trim or the
-             * next owner's reconciliation skips them. */
-            if (cons_ledger_trim(w->ledger, p, ps->token, ps->next, &trimmed) == CONS_LEDGER_FENCED)
-                cons_log(CONS_LOG_WARN, "trim_fenced", "partition %d was taken over", (int)p);
-        }
+        else                               /* the next ledger call trims it: no round trip */
+            memcpy(ps->published, ps->next, sizeof ps->published);
         ps->n_in = 0;
         cons_outbox_entry_reset(ps->entry);
     }
@@ -914,7 +916,8 @@ cons_worker *cons_worker_new(const cons_config *cfg, const proc_program *program
             goto fail;
         }
         for (int t = 0; t < N_IN; t++)
-            w->parts[p].next[t] = w->parts[p].batch_next[t] = w->parts[p].batch_first[t] = -1;
+            w->parts[p].next[t] = w->parts[p].batch_next[t] = w->parts[p].batch_first[t] =
+                w->parts[p].published[t] = -1;
     }
     /* A stable transactional.id per worker: a restarted worker fences its predecessor's
      * open transaction at once instead of waiting for transaction.timeout.ms. */

@@ -455,7 +455,8 @@ static void test_bad_ops_write_nothing(void **state)
     /* Through a raw FCALL: SET then FLUSHALL. */
     const char *argv[] = {"FCALL", "pi_commit", "4", "inc:ledger:5", "inc:outbox:5", "k:set",
                           "k:flush", tok, "3", "sales", "registrations", "surveys", "-1",
-                          "-1", "-1", "1", "-1", "-1", "", "2", "SET", "v", "FLUSHALL"};
+                          "-1", "-1", "1", "-1", "-1", "-1", "-1", "-1", "", "2", "SET", "v",
+                          "FLUSHALL"};
     redisReply *r = redisCommandArgv(f->raw, (int)(sizeof argv / sizeof *argv), argv, NULL);
     assert_non_null(r);
     assert_int_equal(r->type, REDIS_REPLY_ERROR);
@@ -655,6 +656,40 @@ static void test_lost_reply_is_recognised_as_applied(void **state)
     freeReplyObject(raw_cmd(f->raw, "HINCRBY inc:ledger:7 fence 1"));
     assert_int_equal(commit(f, &seq), CONS_LEDGER_FENCED);
     assert_offsets(f, 7, n2);
+}
+
+/* The trim folded into the next commit: entries covered by the published offsets go,
+ * the others stay, and the new entry is appended after them. */
+static void test_commit_trims_published(void **state)
+{
+    fx *f = *state;
+    int64_t token = acquire(f, 9, NULL, NULL), seq = 0;
+    const int64_t n1[3] = {5, -1, -1}, n2[3] = {9, 3, -1}, n3[3] = {12, 3, 7};
+    build_batch(f, 9, token, NONE3, n1, 1, "t1");
+    assert_int_equal(commit(f, &seq), CONS_LEDGER_OK);
+    /* Kafka has nothing yet: entry 1 stays. */
+    build_batch(f, 9, token, n1, n2, 2, "t2");
+    assert_int_equal(cons_ledger_batch_published(f->b, NONE3), 0);
+    assert_int_equal(commit(f, &seq), CONS_LEDGER_OK);
+    assert_int_equal(raw_llen(f, "inc:outbox:9"), 2);
+    /* Kafka has entry 1 but not entry 2 (registrations offset 3 is not covered). */
+    const int64_t pub[3] = {9, 2, -1};
+    build_batch(f, 9, token, n2, n3, 3, "t3");
+    assert_int_equal(cons_ledger_batch_published(f->b, pub), 0);
+    assert_int_equal(commit(f, &seq), CONS_LEDGER_OK);
+    assert_int_equal(seq, 3);
+    assert_int_equal(raw_llen(f, "inc:outbox:9"), 2);
+    cons_ledger_outbox *ob = NULL;
+    assert_int_equal(cons_ledger_outbox_read(f->l, 9, &ob), CONS_LEDGER_OK);
+    assert_int_equal(ob->n, 2);
+    assert_int_equal(ob->entries[0].seq, 2);
+    assert_int_equal(ob->entries[1].seq, 3);
+    cons_ledger_outbox_free(ob);
+    /* A bad published offset is refused locally. */
+    const int64_t bad[3] = {-2, -1, -1};
+    build_batch(f, 9, token, n3, n3, 0, "t4");
+    assert_int_equal(cons_ledger_batch_published(f->b, bad), -1);
+    assert_int_equal(commit(f, NULL), CONS_LEDGER_ERROR);
 }
 
 /* ---- cons_ledger_commit_many: the calls of one batch in one pipelined round trip ---- */
@@ -1028,6 +1063,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_blobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_reply_is_recognised_as_applied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_function_reloaded_when_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_trims_published, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_many_applies_each_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_many_fenced_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_many_stale_one, setup, teardown),

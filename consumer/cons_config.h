@@ -58,6 +58,7 @@ typedef struct {
     char *schema_map;                 /* schema.map ("" = the embedded map only) */
     char *log_level;                  /* log.level: "debug", "info", "warn" or "error" */
     bool leave_group_on_stop;         /* worker.leave_group_on_stop */
+    int cache_max_partners;           /* cache.max_partners (0 = unbounded) */
     int metrics_port;                 /* metrics.port (0 = no HTTP endpoint) */
     int fault_exit_after_ledger_commits; /* fault.exit_after_ledger_commits (tests; 0 = off) */
     int fault_stop_before_batch_commit; /* fault.stop_before_batch_commit (tests; 0 = off) */

@@ -28,6 +28,7 @@ typedef struct {
     int owned_partitions;
     bool reconcile_pending;
     size_t cached_partners;
+    uint64_t evicted_partners;       /* dropped from the cache by cache.max_partners */
     double last_batch_ms;            /* ledger + transaction time of the last batch */
 } cons_metrics;
 

@@ -10,6 +10,7 @@ struct cons_partners {
     size_t cap;                      /* power of two */
     size_t used;                     /* live + tombstones, drives growth */
     size_t live;
+    uint64_t clock;                  /* ticks on every get and add: the LRU order */
 };
 
 static cons_partner_entry tombstone_node;
@@ -67,6 +68,8 @@ static size_t find_slot(const cons_partners *c, const char *id)
 cons_partner_entry *cons_partners_get(cons_partners *c, const char *id)
 {
     cons_partner_entry *e = c->slots[find_slot(c, id)];
+    if (e != NULL)
+        e->last_used = ++c->clock;
     return e;   /* NULL when the probe ended on an empty slot */
 }
 
@@ -97,6 +100,7 @@ cons_partner_entry *cons_partners_add(cons_partners *c, const char *id, int32_t 
         return NULL;
     proc_partner_init(&e->state, id);
     e->partition = partition;
+    e->last_used = ++c->clock;
     /* Insert at the first empty slot of the probe: tombstones are only reclaimed by grow(),
      * which keeps find_slot() simple. */
     c->slots[find_slot(c, id)] = e;
@@ -129,6 +133,44 @@ void cons_partners_drop(cons_partners *c, const char *id)
 size_t cons_partners_count(const cons_partners *c)
 {
     return c->live;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+size_t cons_partners_evict(cons_partners *c, size_t max_live, size_t keep)
+{
+    if (c->live <= max_live || keep > max_live)
+        return 0;
+    /* The stamp of the (live - keep)-th oldest clean entry: every clean entry at or below
+     * it goes. Stamps are unique, so exactly that many do. Sorting is O(n log n), but the
+     * gap between max_live and keep makes it rare. */
+    uint64_t *stamps = malloc(c->live * sizeof *stamps);
+    if (stamps == NULL)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < c->cap; i++)
+        if (c->slots[i] && c->slots[i] != TOMBSTONE && !c->slots[i]->dirty)
+            stamps[n++] = c->slots[i]->last_used;
+    size_t want = c->live - keep, dropped = 0;
+    if (want > n)
+        want = n;
+    if (want > 0) {
+        qsort(stamps, n, sizeof *stamps, cmp_u64);
+        uint64_t cut = stamps[want - 1];
+        for (size_t i = 0; i < c->cap; i++) {
+            cons_partner_entry *e = c->slots[i];
+            if (e && e != TOMBSTONE && !e->dirty && e->last_used <= cut) {
+                remove_at(c, i);
+                dropped++;
+            }
+        }
+    }
+    free(stamps);
+    return dropped;
 }
 
 int cons_partners_note_rows(cons_partner_entry *e, const proc_outputs *out)

@@ -3,7 +3,9 @@
  *
  * A worker owns every partner of its partitions, so after a partner's blob is loaded
  * once from Redis the cache is the truth until the partition is revoked. Entries are
- * found by partner id (open addressing, linear probing).
+ * found by partner id (open addressing, linear probing). Between batches every entry
+ * equals its blob in Redis, so a bounded cache may drop the least recently used clean
+ * entries and load them again on their next event (cons_partners_evict).
  *
  * Ownership: the cache owns its entries, their proc_partner arrays and their rows.
  */
@@ -20,6 +22,7 @@ typedef struct {
     proc_partner state;
     int32_t partition;               /* input partition that owns the partner */
     bool dirty;                      /* changed since the last ledger commit */
+    uint64_t last_used;              /* cache clock at the last cons_partners_get/add */
     /* The leaderboard rows to write with this batch: one per period the batch changed,
      * with the values the period's last event left. Unbounded on purpose: a partner may
      * touch any number of periods in one batch (late events, long spans of event time). */
@@ -32,7 +35,7 @@ typedef struct cons_partners cons_partners;
 cons_partners *cons_partners_new(void);
 void cons_partners_destroy(cons_partners *c);
 
-/* @returns the entry for id, or NULL when it is not cached. */
+/* @returns the entry for id, or NULL when it is not cached; marks it used. */
 cons_partner_entry *cons_partners_get(cons_partners *c, const char *id);
 
 /* Adds an empty, not-enrolled entry for id (which must not be cached) and @returns it, or
@@ -47,6 +50,12 @@ void cons_partners_drop_partition(cons_partners *c, int32_t partition);
 void cons_partners_drop(cons_partners *c, const char *id);
 
 size_t cons_partners_count(const cons_partners *c);
+
+/* When more than max_live entries are cached, drops the least recently used entries that
+ * are not dirty until at most keep (≤ max_live) are left, or no clean entry is. Call only
+ * between batches, when no entry pointer is held. @returns the number dropped (0 also
+ * when the scratch array cannot be allocated: nothing is dropped then). */
+size_t cons_partners_evict(cons_partners *c, size_t max_live, size_t keep);
 
 /* Merges the leaderboard rows of one applied event into e's rows for the batch: a row of
  * a period already there replaces it (the later event's values are the newer ones).

@@ -1039,6 +1039,12 @@ int cons_worker_run(cons_worker *w, volatile sig_atomic_t *stop, char *err, size
         }
         if (!w->failed)
             commit_batch(w);
+        /* Between batches no entry pointer is held and every entry equals its blob in
+         * Redis: the cold ones can go. Down to 90 % of the bound, so the sort is rare. */
+        if (!w->failed && w->cfg->cache_max_partners > 0) {
+            size_t max = (size_t)w->cfg->cache_max_partners;
+            w->stats.evicted_partners += cons_partners_evict(w->partners, max, max - max / 10);
+        }
         if (w->metrics)
             serve_metrics(w);
         if (now_ms() >= next_stats) {

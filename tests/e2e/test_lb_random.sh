@@ -2,8 +2,9 @@
 # Randomized differential test of what leaderboard readers see (issue #6): a generated
 # stream (lb_random.py gen: many partners, three programs, monthly and quarterly, long
 # spans of event time, late events, split returns, redeliveries) runs through real
-# workers on the real broker and Redis in three parts with batches of 1 event, of 13, and
-# of up to 2000 (a backlog shared by two workers); then lb_random.py check recomputes every
+# workers on the real broker and Redis in three parts with batches of 1 event, of 13 (with
+# a 20-partner cache, so partners are evicted and reloaded), and of up to 2000 (a backlog
+# shared by two workers); then lb_random.py check recomputes every
 # period's revenue and points and every partner hash from the inputs and the payouts and
 # compares every leaderboard member, every partner hash and the dead letters.
 # The seed is printed; rerun one with PI_LB_SEED=N.
@@ -43,11 +44,16 @@ feed "$tmp/part-1-sales.jsonl"
 stop_all
 say "part 1 consumed in batches of one event"
 
-start w1 --batch.max_events=13
+# Part 2 also runs with a cache far smaller than the partner count: partners are dropped
+# after nearly every batch and read back from Redis on their next event.
+port=$(free_port)
+start w1 --batch.max_events=13 --cache.max_partners=20 --metrics.port="$port"
 feed "$tmp/part-2-registrations.jsonl"
 feed "$tmp/part-2-sales.jsonl"
+evicted=$(http_get "http://127.0.0.1:$port/metrics" | awk '/^pi_evicted_partners_total/ {print $2}')
+[ "${evicted:-0}" -gt 0 ] || fail "part 2: the 20-partner cache evicted nothing (${evicted:-no metric})"
 stop_all
-say "part 2 consumed in batches of up to 13 events"
+say "part 2 consumed in batches of up to 13 events, $evicted partners evicted from a 20-partner cache"
 
 start w1
 feed "$tmp/part-3-registrations.jsonl"

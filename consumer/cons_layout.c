@@ -138,9 +138,10 @@ int cons_layout_kpis(cons_ledger_batch *b, const char *ns, const cons_kpis *k)
 {
     char key[CONS_KEY_CAP], period[PROC_PERIOD_CAP];
     for (int i = 0; i < k->n; i++) {
+        /* A delta that summed to 0 within the batch (a partner moved into a tier and out
+         * again) is still written: a field exists once any event touched it, so the
+         * hash does not depend on where batches happened to break. */
         const cons_kpi_entry *e = &k->e[i];
-        if (e->delta == 0)
-            continue;
         proc_period_name(e->prog->period, e->period_key, period, sizeof period);
         snprintf(key, sizeof key, "%s:kpi:%s:%s", ns, e->prog->id, period);
         if (cons_ledger_batch_hincrby(b, key, e->field, e->delta))

@@ -306,8 +306,10 @@ static int reconcile(cons_worker *w, int32_t p)
         kafka[t] = o >= 0 ? o : -1;
         if (kafka[t] > ps->next[t])
             cons_log(CONS_LOG_ERROR, "ledger_behind",
-                     "%s[%d]: Kafka committed %" PRId64 " but the ledger holds %" PRId64
-                     ": Redis lost writes (is appendfsync always?); reprocessing from the ledger",
+                     "%s[%d]: Kafka committed %" PRId64 " but the ledger held %" PRId64
+                     " when this worker took the partition: either Redis lost writes (is "
+                     "appendfsync always?) or this worker was paused and another owner moved "
+                     "on (its next Kafka commit is then fenced); reprocessing from the ledger",
                      w->in_topics[t], (int)p, kafka[t], ps->next[t]);
     }
     if (cons_ledger_outbox_read(w->ledger, p, &ob) != CONS_LEDGER_OK) {

@@ -4,6 +4,7 @@
 #   - unit tests (cmocka) and each of them again under valgrind,
 #   - the ledger's component test against its own redis-server,
 #   - the end-to-end tests against a real KRaft broker and redis-server (deploy/),
+#   - the chaos test (its own broker and Redis, killed and restarted at seeded instants),
 # then builds Release (also -Werror) and runs its unit tests, and finally runs the unit
 # and component tests once more in an ASan/UBSan build, and fuzzes the four parsers of
 # untrusted bytes for 60 s each (libFuzzer, tests/fuzz/run.sh).

@@ -13,6 +13,167 @@ void cons_layout_state_key(char *key, size_t cap, const char *ns, const char *pa
     snprintf(key, cap, "%s:state:%s", ns, partner_id);
 }
 
+void cons_layout_ids_key(char *key, size_t cap, const char *ns, const char *partner_id)
+{
+    snprintf(key, cap, "%s:ids:%s", ns, partner_id);
+}
+
+void cons_layout_sales_key(char *key, size_t cap, const char *ns, const char *partner_id)
+{
+    snprintf(key, cap, "%s:sales:%s", ns, partner_id);
+}
+
+/* The entry writes of one hash key (ids or sales): a HSET of those present and a HDEL of
+ * those gone. Fields and values live in one arena; the pointer arrays are built once the
+ * arena stops moving. */
+typedef struct {
+    int n_put, n_del, cap;
+    proc_change *put, *del;
+    uint8_t *arena;
+    size_t arena_len, arena_cap;
+    size_t *val_off, *val_len;
+} entry_writes;
+
+static void entry_writes_free(entry_writes *w)
+{
+    free(w->put);
+    free(w->del);
+    free(w->arena);
+    free(w->val_off);
+    free(w->val_len);
+}
+
+/* The journal without repeats, in (set, hash) order: sorting makes the writes of a batch
+ * independent of the order its events changed things in. */
+static int by_change(const void *a, const void *b)
+{
+    const proc_change *x = a, *y = b;
+    if (x->set != y->set)
+        return x->set < y->set ? -1 : 1;
+    return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+/* Every entry of a set as a change, for a whole rewrite. */
+static int all_entries(const proc_partner *pt, proc_change **out, int *n)
+{
+    int total = pt->n_seen + pt->n_responses + pt->n_sales, k = 0;
+    *out = malloc((size_t)(total ? total : 1) * sizeof **out);
+    if (*out == NULL)
+        return -1;
+    for (int i = 0; i < pt->n_seen; i++)
+        (*out)[k++] = (proc_change){pt->seen[i].hash, PROC_SET_SEEN};
+    for (int i = 0; i < pt->n_responses; i++)
+        (*out)[k++] = (proc_change){pt->responses[i].hash, PROC_SET_RESPONSES};
+    for (int i = 0; i < pt->n_sales; i++)
+        (*out)[k++] = (proc_change){pt->sales[i].hash, PROC_SET_SALES};
+    *n = k;
+    return 0;
+}
+
+/* Splits the changes of one key into puts (with their values) and deletes. */
+static int classify(const proc_partner *pt, const proc_change *c, int n, entry_writes *w)
+{
+    uint8_t val[PROC_ENTRY_MAX];
+    w->put = malloc((size_t)(n ? n : 1) * sizeof *w->put);
+    w->del = malloc((size_t)(n ? n : 1) * sizeof *w->del);
+    w->val_off = malloc((size_t)(n ? n : 1) * sizeof *w->val_off);
+    w->val_len = malloc((size_t)(n ? n : 1) * sizeof *w->val_len);
+    if (!w->put || !w->del || !w->val_off || !w->val_len)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && c[i].set == c[i - 1].set && c[i].hash == c[i - 1].hash)
+            continue;
+        size_t len = proc_partner_entry(pt, (proc_entry_set)c[i].set, c[i].hash, val, sizeof val);
+        if (len == 0) {
+            w->del[w->n_del++] = c[i];
+            continue;
+        }
+        if (w->arena_len + len > w->arena_cap) {
+            size_t cap = w->arena_cap ? w->arena_cap : 4096;
+            while (cap < w->arena_len + len)
+                cap *= 2;
+            uint8_t *a = realloc(w->arena, cap);
+            if (a == NULL)
+                return -1;
+            w->arena = a;
+            w->arena_cap = cap;
+        }
+        memcpy(w->arena + w->arena_len, val, len);
+        w->val_off[w->n_put] = w->arena_len;
+        w->val_len[w->n_put] = len;
+        w->put[w->n_put++] = c[i];
+        w->arena_len += len;
+    }
+    return 0;
+}
+
+/* The HSET and HDEL of one key, from classify's lists. */
+static int write_entries(cons_ledger_batch *b, const char *key, const entry_writes *w)
+{
+    int n = w->n_put > w->n_del ? w->n_put : w->n_del, rc = -1;
+    char (*fields)[PROC_FIELD_CAP] = malloc((size_t)(n ? n : 1) * sizeof *fields);
+    const char **fp = malloc((size_t)(n ? n : 1) * sizeof *fp);
+    const void **vp = malloc((size_t)(n ? n : 1) * sizeof *vp);
+    if (fields == NULL || fp == NULL || vp == NULL)
+        goto done;
+    for (int i = 0; i < w->n_put; i++) {
+        proc_partner_field((proc_entry_set)w->put[i].set, w->put[i].hash, fields[i]);
+        fp[i] = fields[i];
+        vp[i] = w->arena + w->val_off[i];
+    }
+    if (w->n_put && cons_ledger_batch_hset_bin(b, key, w->n_put, fp, vp, w->val_len))
+        goto done;
+    for (int i = 0; i < w->n_del; i++) {
+        proc_partner_field((proc_entry_set)w->del[i].set, w->del[i].hash, fields[i]);
+        fp[i] = fields[i];
+    }
+    if (w->n_del && cons_ledger_batch_hdel(b, key, w->n_del, fp))
+        goto done;
+    rc = 0;
+done:
+    free(fields);
+    free(fp);
+    free(vp);
+    return rc;
+}
+
+/* The entry writes of a changed partner: its journal, or (rewrite) DEL of both keys and
+ * every entry, which is how a partner read from a version-2 blob moves to the split
+ * layout within the same atomic commit as its next change. */
+static int partner_entries(cons_ledger_batch *b, const char *ns, const proc_partner *pt)
+{
+    char ids_key[CONS_KEY_CAP], sales_key[CONS_KEY_CAP];
+    proc_change *c = NULL;
+    entry_writes ids = {0}, sales = {0};
+    int n = pt->n_changes, split = 0, rc = -1;
+
+    cons_layout_ids_key(ids_key, sizeof ids_key, ns, pt->partner_id);
+    cons_layout_sales_key(sales_key, sizeof sales_key, ns, pt->partner_id);
+    if (pt->rewrite) {
+        if (cons_ledger_batch_del(b, ids_key) || cons_ledger_batch_del(b, sales_key) ||
+            all_entries(pt, &c, &n))
+            goto done;
+    } else {
+        c = malloc((size_t)(n ? n : 1) * sizeof *c);
+        if (c == NULL)
+            goto done;
+        if (n)
+            memcpy(c, pt->changes, (size_t)n * sizeof *c);
+    }
+    qsort(c, (size_t)n, sizeof *c, by_change);
+    while (split < n && c[split].set != PROC_SET_SALES)
+        split++;
+    if (classify(pt, c, split, &ids) || classify(pt, c + split, n - split, &sales) ||
+        write_entries(b, ids_key, &ids) || write_entries(b, sales_key, &sales))
+        goto done;
+    rc = 0;
+done:
+    free(c);
+    entry_writes_free(&ids);
+    entry_writes_free(&sales);
+    return rc;
+}
+
 /* One period's scores, from the row the batch's last event of that period left: the period
  * may have been pruned from the state since (closed later in the same batch). */
 static int leaderboard_row(cons_ledger_batch *b, const char *ns, const proc_program *prog,
@@ -86,7 +247,7 @@ int cons_layout_partner(cons_ledger_batch *b, const char *ns, const proc_program
     if (proc_partner_encode(&e->state, &blob, &len))
         goto done;
     cons_layout_state_key(key, sizeof key, ns, e->state.partner_id);
-    if (cons_ledger_batch_set(b, key, blob, len))
+    if (cons_ledger_batch_set(b, key, blob, len) || partner_entries(b, ns, &e->state))
         goto done;
     if (prog != NULL) {
         if (partner_hash(b, ns, prog, &e->state))

@@ -667,6 +667,77 @@ done:
     return st;
 }
 
+static bool blob_copy(cons_ledger_blob *dst, const redisReply *e)
+{
+    dst->data = malloc(e->len + 1);
+    if (dst->data == NULL)
+        return false;
+    memcpy(dst->data, e->str, e->len);
+    dst->data[e->len] = '\0';
+    dst->len = e->len;
+    return true;
+}
+
+void cons_ledger_hash_free(cons_ledger_hash *h)
+{
+    for (int i = 0; i < h->n; i++) {
+        free(h->fields[i].data);
+        free(h->values[i].data);
+    }
+    free(h->fields);
+    free(h->values);
+    *h = (cons_ledger_hash){0, NULL, NULL};
+}
+
+cons_ledger_status cons_ledger_get_hash(cons_ledger *l, const char *key, cons_ledger_hash *out)
+{
+    cons_ledger_status st = CONS_LEDGER_ERROR;
+    const char *argv[2] = {"HGETALL", key};
+    redisReply *r = NULL;
+
+    *out = (cons_ledger_hash){0, NULL, NULL};
+    if (key == NULL) {
+        seterr(l->last_err, sizeof l->last_err, "get_hash: key is NULL");
+        goto done;
+    }
+    r = ledger_call(l, 2, argv, NULL, l->last_err, sizeof l->last_err);
+    if (r == NULL)
+        goto done;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) {
+        seterr(l->last_err, sizeof l->last_err, "HGETALL %s: %s", key,
+               r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        goto done;
+    }
+    size_t n = r->elements / 2;
+    for (size_t i = 0; i < r->elements; i++)
+        if (r->element[i]->type != REDIS_REPLY_STRING) {
+            seterr(l->last_err, sizeof l->last_err, "HGETALL %s: unexpected element", key);
+            goto done;
+        }
+    if (n > 0) {
+        out->fields = calloc(n, sizeof *out->fields);
+        out->values = calloc(n, sizeof *out->values);
+        if (out->fields == NULL || out->values == NULL)
+            goto oom;
+        for (size_t i = 0; i < n; i++) {
+            out->n = (int)i + 1;             /* what cons_ledger_hash_free must free */
+            if (!blob_copy(&out->fields[i], r->element[2 * i]) ||
+                !blob_copy(&out->values[i], r->element[2 * i + 1]))
+                goto oom;
+        }
+    }
+    st = CONS_LEDGER_OK;
+    goto done;
+oom:
+    seterr(l->last_err, sizeof l->last_err, "get_hash: out of memory");
+done:
+    if (st != CONS_LEDGER_OK)
+        cons_ledger_hash_free(out);          /* the arrays are calloc'd: partial is fine */
+    if (r != NULL)
+        freeReplyObject(r);
+    return st;
+}
+
 /* ---- acquire and trim ------------------------------------------------------------- */
 
 cons_ledger_status cons_ledger_acquire(cons_ledger *l, int32_t p, int64_t *token,
@@ -929,6 +1000,27 @@ int cons_ledger_batch_hset(cons_ledger_batch *b, const char *key, int n,
               push_str(b, "HSET") && push_i64(b, n);
     for (int i = 0; ok && i < n; i++)
         ok = push_str(b, fields[i]) && push_str(b, values[i]);
+    return op_done(b, ok);
+}
+
+int cons_ledger_batch_hset_bin(cons_ledger_batch *b, const char *key, int n,
+                               const char *const *fields, const void *const *values,
+                               const size_t *lens)
+{
+    bool ok = n >= 1 && fields != NULL && values != NULL && lens != NULL && push_key(b, key) &&
+              push_str(b, "HSET") && push_i64(b, n);
+    for (int i = 0; ok && i < n; i++)
+        ok = push_str(b, fields[i]) && push_arg(b, values[i], lens[i]);
+    return op_done(b, ok);
+}
+
+int cons_ledger_batch_hdel(cons_ledger_batch *b, const char *key, int n,
+                           const char *const *fields)
+{
+    bool ok = n >= 1 && fields != NULL && push_key(b, key) && push_str(b, "HDEL") &&
+              push_i64(b, n);
+    for (int i = 0; ok && i < n; i++)
+        ok = push_str(b, fields[i]);
     return op_done(b, ok);
 }
 

@@ -135,6 +135,19 @@ typedef struct {
 cons_ledger_status cons_ledger_get_blobs(cons_ledger *l, int n, const char *const *keys,
                                          cons_ledger_blob *out);
 
+/* A hash read by cons_ledger_get_hash: n field/value pairs, each malloc'd like a blob
+ * (NUL-terminated, the NUL not counted). Free with cons_ledger_hash_free. */
+typedef struct {
+    int n;
+    cons_ledger_blob *fields;
+    cons_ledger_blob *values;
+} cons_ledger_hash;
+
+/* HGETALL key into *out (n 0 when the key is missing). On OK the caller owns *out; on
+ * failure *out is empty and there is nothing to free. */
+cons_ledger_status cons_ledger_get_hash(cons_ledger *l, const char *key, cons_ledger_hash *out);
+void cons_ledger_hash_free(cons_ledger_hash *h);
+
 /* ---- batches -------------------------------------------------------------------- */
 
 /* A reusable argument list for one pi_commit call. All bytes passed in are copied, so
@@ -167,6 +180,13 @@ int cons_ledger_batch_zadd(cons_ledger_batch *b, const char *key, int64_t score,
 /* HSET key fields[0] values[0] ... (n ≥ 1 pairs). */
 int cons_ledger_batch_hset(cons_ledger_batch *b, const char *key, int n,
                            const char *const *fields, const char *const *values);
+/* The same with binary values (lens[i] bytes each). */
+int cons_ledger_batch_hset_bin(cons_ledger_batch *b, const char *key, int n,
+                               const char *const *fields, const void *const *values,
+                               const size_t *lens);
+/* HDEL key fields[0] ... (n ≥ 1); deleting a missing field is no error. */
+int cons_ledger_batch_hdel(cons_ledger_batch *b, const char *key, int n,
+                           const char *const *fields);
 /* |by| and the resulting field value must stay within ±(2^53 - 1) (Lua doubles): the
  * commit is rejected as a whole (ERROR, "BADOP ...") otherwise. */
 int cons_ledger_batch_hincrby(cons_ledger_batch *b, const char *key, const char *field,

@@ -194,7 +194,8 @@ pi_commit: applies one partition batch atomically.
         entry ("" = none), n_ops,
         then per op its name and arguments (the key comes from KEYS):
           SET value | ZADD score member | HSET m field_1 value_1 .. field_m value_m |
-          HINCRBY field increment | DEL | PUBLISH channel message (no key) |
+          HDEL m field_1 .. field_m | HINCRBY field increment | DEL |
+          PUBLISH channel message (no key) |
           EXPECT value (the string key must hold exactly value; "" = must not exist: an
           optimistic check of shared state such as a deal claim, written by other workers)
   published: offsets the caller has seen committed in Kafka (-1: none); the head entries
@@ -256,6 +257,13 @@ local function pi_commit(keys, args)
         return fail('BADOP HSET needs m >= 1 field/value pairs')
       end
       ai = ai + 2 + 2 * op.m
+    elseif name == 'HDEL' then
+      op.key, ki = keys[ki], ki + 1
+      op.m = count_arg(args[ai + 1], 1, 50000000)
+      if not op.m or not args[ai + 1 + op.m] then
+        return fail('BADOP HDEL needs m >= 1 fields')
+      end
+      ai = ai + 2 + op.m
     elseif name == 'HINCRBY' then
       op.key, ki = keys[ki], ki + 1
       local inc = args[ai + 2]
@@ -276,7 +284,7 @@ local function pi_commit(keys, args)
       end
       ai = ai + 3
     else
-      return fail('BADOP op ' .. tostring(name) .. ' is not allowed (SET ZADD HSET HINCRBY DEL PUBLISH EXPECT)')
+      return fail('BADOP op ' .. tostring(name) .. ' is not allowed (SET ZADD HSET HDEL HINCRBY DEL PUBLISH EXPECT)')
     end
     if name ~= 'PUBLISH' then
       if not op.key then return fail('BADOP fewer keys than keyed ops') end
@@ -356,6 +364,10 @@ local function pi_commit(keys, args)
       local s = st(k)
       if s.type ~= 'zset' and s.type ~= 'none' then return fail('BADOP ZADD on ' .. k .. ', a ' .. s.type) end
       s.type = 'zset'
+    elseif name == 'HDEL' then
+      local s = st(k)
+      if s.type ~= 'hash' and s.type ~= 'none' then return fail('BADOP HDEL on ' .. k .. ', a ' .. s.type) end
+      for j = 1, op.m do s.f[args[a + j]] = false end   -- a later HINCRBY starts from 0
     elseif name == 'HSET' or name == 'HINCRBY' then
       local s = st(k)
       if s.type ~= 'hash' and s.type ~= 'none' then
@@ -404,6 +416,13 @@ local function pi_commit(keys, args)
         local last = math.min(j + 200, op.m) - 1
         redis.call('HSET', k, unpack(args, a + 1 + 2 * j, a + 2 + 2 * last))
         j = last + 1
+      end
+    elseif name == 'HDEL' then
+      local j = 0
+      while j < op.m do
+        local last = math.min(j + 200, op.m)
+        redis.call('HDEL', k, unpack(args, a + 1 + j, a + last))
+        j = last
       end
     elseif name == 'HINCRBY' then
       redis.call('HINCRBY', k, args[a], args[a + 1])

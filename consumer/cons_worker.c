@@ -464,7 +464,31 @@ static int reject(cons_worker *w, part_state *ps, int t, const rd_kafka_message_
     return dead_letter(w, ps, rkm, reason, detail);
 }
 
-/* @returns the cached partner, loading its blob from the ledger on first sight. */
+/* Adds the stored entries of one hash (ids or sales) to a partner decoded from its core.
+ * @returns 0, or -1 with the failure reported. */
+static int load_entries(cons_worker *w, proc_partner *pt, const char *key)
+{
+    cons_ledger_hash h;
+    int rc = -1;
+    if (cons_ledger_get_hash(w->ledger, key, &h) != CONS_LEDGER_OK) {
+        fail(w, "cannot load %s: %s", key, cons_ledger_last_error(w->ledger));
+        return -1;
+    }
+    for (int i = 0; i < h.n; i++)
+        if (proc_partner_load_entry(pt, (const char *)h.fields[i].data, h.fields[i].len,
+                                    h.values[i].data, h.values[i].len)) {
+            fail(w, "stored entry %s of %s is corrupt", (const char *)h.fields[i].data, key);
+            goto done;
+        }
+    rc = 0;
+done:
+    cons_ledger_hash_free(&h);
+    return rc;
+}
+
+/* @returns the cached partner, loading its state from the ledger on first sight: the core
+ * blob, then (version 3) its entries. A partner without a blob has no entries either: the
+ * three keys are only ever written together. */
 static cons_partner_entry *partner(cons_worker *w, const char *id, int32_t p)
 {
     cons_partner_entry *e = cons_partners_get(w->partners, id);
@@ -480,11 +504,21 @@ static cons_partner_entry *partner(cons_worker *w, const char *id, int32_t p)
         return NULL;
     }
     e = cons_partners_add(w->partners, id, p);
-    if (e == NULL)
+    if (e == NULL) {
         fail(w, "out of memory caching a partner");
-    else if (blob.data && proc_partner_decode(&e->state, blob.data, blob.len) != 0)
-        fail(w, "stored state of partner %s is corrupt", id);
+    } else if (blob.data && proc_partner_decode(&e->state, blob.data, blob.len) != 0) {
+        fail(w, "stored state of partner %s is corrupt (or of a newer release)", id);
+    } else if (blob.data && !e->state.rewrite) {
+        cons_layout_ids_key(key, sizeof key, w->cfg->redis_namespace, id);
+        if (load_entries(w, &e->state, key) == 0) {
+            cons_layout_sales_key(key, sizeof key, w->cfg->redis_namespace, id);
+            if (load_entries(w, &e->state, key) == 0 && proc_partner_load_done(&e->state))
+                fail(w, "stored entries of partner %s repeat", id);
+        }
+    }
     free(blob.data);
+    if (w->failed && e != NULL)
+        cons_partners_drop(w->partners, id);
     return w->failed ? NULL : e;
 }
 
@@ -732,6 +766,7 @@ static int ledger_answered(cons_worker *w, int32_t p, cons_ledger_status st, int
     for (int i = 0; i < ps->n_dirty; i++) {
         ps->dirty[i]->dirty = false;
         ps->dirty[i]->n_rows = 0;
+        proc_partner_journal_reset(&ps->dirty[i]->state);   /* Redis has the entries */
     }
     ps->n_dirty = 0;
     ps->kpis.n = 0;

@@ -49,6 +49,7 @@ void proc_partner_clear(proc_partner *pt)
     free(pt->sale_payouts);
     free(pt->responses);
     free(pt->pulse);
+    free(pt->changes);
     proc_partner_init(pt, id);
 }
 
@@ -79,6 +80,7 @@ int proc_partner_copy(proc_partner *dst, const proc_partner *src)
     tmp.sale_payouts = NULL;
     tmp.responses = NULL;
     tmp.pulse = NULL;
+    tmp.changes = NULL;
     if (dup_array((void **)&tmp.periods, &tmp.cap_periods, src->periods, src->n_periods,
                   sizeof *tmp.periods) ||
         dup_array((void **)&tmp.seen, &tmp.cap_seen, src->seen, src->n_seen, sizeof *tmp.seen) ||
@@ -91,7 +93,9 @@ int proc_partner_copy(proc_partner *dst, const proc_partner *src)
         dup_array((void **)&tmp.responses, &tmp.cap_responses, src->responses,
                   src->n_responses, sizeof *tmp.responses) ||
         dup_array((void **)&tmp.pulse, &tmp.cap_pulse, src->pulse, src->n_pulse,
-                  sizeof *tmp.pulse))
+                  sizeof *tmp.pulse) ||
+        dup_array((void **)&tmp.changes, &tmp.cap_changes, src->changes, src->n_changes,
+                  sizeof *tmp.changes))
         goto done;
     proc_partner_clear(dst);
     *dst = tmp;
@@ -129,6 +133,33 @@ proc_period_state *proc_partner_add_period(proc_partner *pt, int32_t key)
     memset(&pt->periods[at], 0, sizeof pt->periods[at]);
     pt->periods[at].key = key;
     return &pt->periods[at];
+}
+
+/* ---- the journal ------------------------------------------------------------------ */
+
+/* Notes a changed entry. Without room the partner is marked for a whole rewrite, which
+ * writes the same result, so a change is never lost. */
+static void journal(proc_partner *pt, proc_entry_set set, uint64_t hash)
+{
+    if (pt->rewrite)
+        return;
+    if (proc_reserve((void **)&pt->changes, &pt->cap_changes, pt->n_changes + 1,
+                     sizeof *pt->changes)) {
+        pt->rewrite = true;
+        return;
+    }
+    pt->changes[pt->n_changes++] = (proc_change){hash, (int32_t)set};
+}
+
+void proc_partner_sale_changed(proc_partner *pt, uint64_t hash)
+{
+    journal(pt, PROC_SET_SALES, hash);
+}
+
+void proc_partner_journal_reset(proc_partner *pt)
+{
+    pt->n_changes = 0;
+    pt->rewrite = false;
 }
 
 /* ---- sorted hash sets (event ids, survey answers) ---------------------------------- */
@@ -174,7 +205,12 @@ bool proc_partner_seen(const proc_partner *pt, uint64_t hash)
 
 int proc_partner_remember(proc_partner *pt, uint64_t hash, int64_t occurred_at)
 {
-    return set_add(&pt->seen, &pt->n_seen, &pt->cap_seen, hash, occurred_at);
+    int n = pt->n_seen;
+    if (set_add(&pt->seen, &pt->n_seen, &pt->cap_seen, hash, occurred_at))
+        return -1;
+    if (pt->n_seen != n)
+        journal(pt, PROC_SET_SEEN, hash);
+    return 0;
 }
 
 bool proc_partner_responded(const proc_partner *pt, uint64_t hash)
@@ -184,7 +220,12 @@ bool proc_partner_responded(const proc_partner *pt, uint64_t hash)
 
 int proc_partner_add_response(proc_partner *pt, uint64_t hash, int64_t occurred_at)
 {
-    return set_add(&pt->responses, &pt->n_responses, &pt->cap_responses, hash, occurred_at);
+    int n = pt->n_responses;
+    if (set_add(&pt->responses, &pt->n_responses, &pt->cap_responses, hash, occurred_at))
+        return -1;
+    if (pt->n_responses != n)
+        journal(pt, PROC_SET_RESPONSES, hash);
+    return 0;
 }
 
 bool proc_partner_has_cert(const proc_partner *pt, uint64_t hash)
@@ -234,6 +275,7 @@ int proc_partner_add_sale(proc_partner *pt, const proc_sale_record *rec,
                (size_t)rec->n_payouts * sizeof *payouts);
     pt->n_sale_payouts += rec->n_payouts;
     pt->sales[pt->n_sales++] = *rec;
+    journal(pt, PROC_SET_SALES, rec->hash);
     return 0;
 }
 
@@ -279,14 +321,16 @@ static int64_t open_from_ms(const proc_partner *pt, const proc_program *prog)
     return proc_period_start_ms(prog->period, key);
 }
 
-static void prune_set(const proc_partner *pt, proc_seen *set, int *n, int64_t horizon_ms,
-                      int64_t open_from)
+static void prune_set(proc_partner *pt, proc_entry_set which, proc_seen *set, int *n,
+                      int64_t horizon_ms, int64_t open_from)
 {
     int keep = 0;
     for (int i = 0; i < *n; i++)
         if (set[i].occurred_at >= pt->latest_seen_ms - horizon_ms ||
             set[i].occurred_at >= open_from)
             set[keep++] = set[i];
+        else
+            journal(pt, which, set[i].hash);
     *n = keep;
 }
 
@@ -301,6 +345,8 @@ static void prune_sales(proc_partner *pt, const proc_program *prog, int64_t open
                     (size_t)rec.n_payouts * sizeof *pt->sale_payouts);
             to += rec.n_payouts;
             pt->sales[keep++] = rec;
+        } else {
+            journal(pt, PROC_SET_SALES, rec.hash);
         }
         from += rec.n_payouts;
     }
@@ -311,8 +357,8 @@ static void prune_sales(proc_partner *pt, const proc_program *prog, int64_t open
 void proc_partner_prune(proc_partner *pt, int64_t horizon_ms, const proc_program *prog)
 {
     int64_t open_from = open_from_ms(pt, prog);
-    prune_set(pt, pt->seen, &pt->n_seen, horizon_ms, open_from);
-    prune_set(pt, pt->responses, &pt->n_responses, horizon_ms, open_from);
+    prune_set(pt, PROC_SET_SEEN, pt->seen, &pt->n_seen, horizon_ms, open_from);
+    prune_set(pt, PROC_SET_RESPONSES, pt->responses, &pt->n_responses, horizon_ms, open_from);
     prune_sales(pt, prog, open_from);
 
     int drop = 0;

@@ -2,8 +2,13 @@
  * proc_partner.h — everything the rules remember about one partner.
  *
  * One worker owns a partner (co-partitioned inputs), so this state is cached in the
- * worker's memory and written to Redis as one opaque blob per batch (proc_partner_encode).
- * The rules read and change it; they never see Redis.
+ * worker's memory. In Redis it is three keys, so that a batch writes what it changed and
+ * not the partner's history (README "State layout"): a small core blob
+ * (proc_partner_encode: totals, periods, certifications, PULSE statistics), one hash
+ * entry per remembered event id or counted survey answer, and one hash entry per sale
+ * still open to returns (proc_partner_encode_sale). The journal below lists the entries
+ * changed since the worker last wrote them. The rules read and change the state; they
+ * never see Redis.
  *
  * Ownership: a proc_partner owns its arrays; release them with proc_partner_clear().
  * All of them are plain arrays of plain values (no pointers inside), so a copy is a
@@ -59,6 +64,9 @@ typedef struct {
     int32_t n_payouts;               /* its payouts: the next n_payouts of sale_payouts */
 } proc_sale_record;
 
+/* At most: the rebate, PROC_MAX_SPIFFS (32) SPIFFs, the deal bonus and the MDF accrual. */
+#define PROC_MAX_SALE_PAYOUTS 35
+
 /* One payout a recorded sale emitted: REBATE, SPIFF, DEAL_REGISTRATION_BONUS or
  * MDF_ACCRUAL (a TIER_TRUE_UP is not reversed by a return, §6.11). */
 typedef struct {
@@ -66,6 +74,20 @@ typedef struct {
     int64_t amount_minor;            /* as emitted (after the cap); never 0 */
     char payout_id[PROC_ID_CAP];     /* the clawback's rule_id */
 } proc_sale_payout;
+
+/* The entry sets of a partner that live as hash entries in Redis. */
+typedef enum {
+    PROC_SET_SEEN,                   /* remembered event ids */
+    PROC_SET_RESPONSES,              /* counted survey answers */
+    PROC_SET_SALES                   /* sale records */
+} proc_entry_set;
+
+/* One journal line: the entry `hash` of `set` was added, changed or dropped. What to
+ * write follows from the state: present → its current value, absent → delete it. */
+typedef struct {
+    uint64_t hash;
+    int32_t set;                     /* proc_entry_set */
+} proc_change;
 
 /* PULSE answers to one question in one period (SPEC §6.15). */
 typedef struct {
@@ -118,6 +140,15 @@ typedef struct {
     int n_pulse;
     int cap_pulse;
     proc_pulse_stat *pulse;
+
+    /* Not stored: the entries changed since proc_partner_journal_reset, in no particular
+     * order and possibly repeated. When the journal cannot grow (ENOMEM) or the stored
+     * entries are not known to match (a version-2 blob was read), `rewrite` is set: the
+     * worker then replaces every entry set whole. */
+    int n_changes;
+    int cap_changes;
+    proc_change *changes;
+    bool rewrite;
 } proc_partner;
 
 /* Initialises an empty, not-enrolled partner. */
@@ -155,6 +186,12 @@ proc_sale_record *proc_partner_sale(const proc_partner *pt, uint64_t hash,
 int proc_partner_add_sale(proc_partner *pt, const proc_sale_record *rec,
                           const proc_sale_payout *payouts);
 
+/* Journals that the sale record `hash` changed (a return updated returned_minor). */
+void proc_partner_sale_changed(proc_partner *pt, uint64_t hash);
+
+/* Forgets the journal (the changes are written) and clears `rewrite`. */
+void proc_partner_journal_reset(proc_partner *pt);
+
 /* Survey answers already counted, by proc_hash64_pair(survey_id, respondent_id). */
 bool proc_partner_responded(const proc_partner *pt, uint64_t hash);
 int proc_partner_add_response(proc_partner *pt, uint64_t hash, int64_t occurred_at);
@@ -180,13 +217,37 @@ proc_pulse_stat *proc_partner_add_pulse(proc_partner *pt, int32_t period_key, ui
 struct proc_program;
 void proc_partner_prune(proc_partner *pt, int64_t horizon_ms, const struct proc_program *prog);
 
-/* Serialises the partner into a newly malloc'd buffer (*out, *out_len); the caller frees
- * it. The format is versioned; @returns 0 or -1 (ENOMEM). */
+/* Serialises the partner's core (everything but the entry sets) into a newly malloc'd
+ * buffer (*out, *out_len); the caller frees it. The format is versioned (version 3);
+ * @returns 0 or -1 (ENOMEM). */
 int proc_partner_encode(const proc_partner *pt, uint8_t **out, size_t *out_len);
 
-/* Parses what proc_partner_encode wrote into an initialised partner.
+/* Parses a stored blob into an initialised partner: version 3 (the core; the entries are
+ * added with proc_partner_load_entry), or version 2 (the whole partner in one blob, as
+ * releases before the split wrote it: the entries come with it and `rewrite` is set, so
+ * the next write migrates the partner to the split layout).
  * @returns 0, or -1 when the bytes are not a partner blob of a known version. */
 int proc_partner_decode(proc_partner *pt, const uint8_t *buf, size_t len);
+
+/* Hash entries. A field is a set letter ('e' event id, 'r' survey answer, 's' sale) and
+ * the entry's hash as 16 lowercase hex digits; PROC_FIELD_CAP holds it with its NUL. An
+ * id or answer's value is its occurred_at in decimal; a sale's is a varint record. */
+#define PROC_FIELD_CAP 18
+void proc_partner_field(proc_entry_set set, uint64_t hash, char field[PROC_FIELD_CAP]);
+
+/* The value of entry `hash` of `set` as it is now, into buf (cap >= PROC_ENTRY_MAX)
+ * @returns its length, or 0 when the partner has no such entry (delete it). */
+#define PROC_ENTRY_MAX (64 + PROC_MAX_SALE_PAYOUTS * (12 + PROC_ID_CAP))
+size_t proc_partner_entry(const proc_partner *pt, proc_entry_set set, uint64_t hash,
+                          uint8_t *buf, size_t cap);
+
+/* Adds one stored entry to a partner decoded from a version-3 blob. Entries come in any
+ * order; call proc_partner_load_done after the last. @returns 0, or -1 when the field or
+ * value is malformed or ENOMEM. */
+int proc_partner_load_entry(proc_partner *pt, const char *field, size_t field_len,
+                            const uint8_t *val, size_t val_len);
+/* Sorts the sets and checks them. @returns 0, or -1 on duplicate entries. */
+int proc_partner_load_done(proc_partner *pt);
 
 /* 64-bit FNV-1a over a string; stable across builds and machines. */
 uint64_t proc_hash64(const char *s);

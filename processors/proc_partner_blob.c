@@ -1,22 +1,35 @@
 /*
- * The partner blob: what the worker stores in Redis for one partner.
+ * The partner blob and entries: what the worker stores in Redis for one partner.
  *
- * Format (version 2): magic 'P', version, then varints (zigzag for signed values) in the
- * order of proc_partner's fields: enrolled, program_id, region, watermark, latest seen,
- * certifications; the periods; the remembered event ids (hash, occurred_at); the
- * certification hashes; the sale records, each followed by its payouts (kind, amount,
- * payout_id); the counted survey answers (hash, occurred_at); the PULSE statistics.
- * Version 1 had no sales, answers or PULSE statistics; no version-1 data was ever
- * deployed, so the decoder refuses it rather than carrying a migration.
+ * Blob format (version 3, the core): magic 'P', version, then varints (zigzag for signed
+ * values) in the order of proc_partner's fields: enrolled, program_id, region, watermark,
+ * latest seen, certifications; the periods; the certification hashes; the PULSE
+ * statistics. The remembered event ids, counted survey answers and sale records are hash
+ * entries of their own (see proc_partner.h), so a batch writes only those it changed.
+ *
+ * Version 2 (releases before the split) held everything in the blob: after the
+ * certifications the periods, the remembered event ids (hash, occurred_at), the
+ * certification hashes, the sale records each followed by its payouts (kind, amount,
+ * payout_id), the counted survey answers (hash, occurred_at), the PULSE statistics. It is
+ * still read, so an existing Redis migrates partner by partner on first sight. Version 1
+ * was never deployed and is refused.
+ *
+ * A sale entry's value: occurred_at, amount, returned, the payout count, then per payout
+ * kind, amount and payout_id — the same fields as in a version-2 record.
  */
 #include "proc_partner.h"
 
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "proc_blob.h"
 
 #define BLOB_MAGIC 0x50u      /* 'P' */
-#define BLOB_VERSION 2u
+#define BLOB_VERSION 3u
+#define BLOB_VERSION_WHOLE 2u   /* everything in one blob */
 
 /* Stored tier indexes above this are corrupt (programs have at most 16 tiers; a bit per
  * tier in near_alerted). */
@@ -40,31 +53,17 @@ static void put_period(proc_blob_writer *w, const proc_period_state *p)
     proc_blob_put_i64(w, p->enps_detractors);
 }
 
-static void put_set(proc_blob_writer *w, const proc_seen *set, int n)
+/* A sale record without its hash, then its payouts: a sale entry's value. */
+static void put_sale(proc_blob_writer *w, const proc_sale_record *s, const proc_sale_payout *p)
 {
-    proc_blob_put_u64(w, (uint64_t)n);
-    for (int i = 0; i < n; i++) {
-        proc_blob_put_u64(w, set[i].hash);
-        proc_blob_put_i64(w, set[i].occurred_at);
-    }
-}
-
-static void put_sales(proc_blob_writer *w, const proc_partner *pt)
-{
-    const proc_sale_payout *p = pt->sale_payouts;
-    proc_blob_put_u64(w, (uint64_t)pt->n_sales);
-    for (int i = 0; i < pt->n_sales; i++) {
-        const proc_sale_record *s = &pt->sales[i];
-        proc_blob_put_u64(w, s->hash);
-        proc_blob_put_i64(w, s->occurred_at);
-        proc_blob_put_i64(w, s->amount_minor);
-        proc_blob_put_i64(w, s->returned_minor);
-        proc_blob_put_u64(w, (uint64_t)s->n_payouts);
-        for (int k = 0; k < s->n_payouts; k++, p++) {
-            proc_blob_put_u64(w, (uint64_t)p->kind);
-            proc_blob_put_i64(w, p->amount_minor);
-            proc_blob_put_str(w, p->payout_id);
-        }
+    proc_blob_put_i64(w, s->occurred_at);
+    proc_blob_put_i64(w, s->amount_minor);
+    proc_blob_put_i64(w, s->returned_minor);
+    proc_blob_put_u64(w, (uint64_t)s->n_payouts);
+    for (int k = 0; k < s->n_payouts; k++, p++) {
+        proc_blob_put_u64(w, (uint64_t)p->kind);
+        proc_blob_put_i64(w, p->amount_minor);
+        proc_blob_put_str(w, p->payout_id);
     }
 }
 
@@ -82,12 +81,9 @@ int proc_partner_encode(const proc_partner *pt, uint8_t **out, size_t *out_len)
     proc_blob_put_u64(&w, (uint64_t)pt->n_periods);
     for (int i = 0; i < pt->n_periods; i++)
         put_period(&w, &pt->periods[i]);
-    put_set(&w, pt->seen, pt->n_seen);
     proc_blob_put_u64(&w, (uint64_t)pt->n_certs);
     for (int i = 0; i < pt->n_certs; i++)
         proc_blob_put_u64(&w, pt->certs[i]);
-    put_sales(&w, pt);
-    put_set(&w, pt->responses, pt->n_responses);
     proc_blob_put_u64(&w, (uint64_t)pt->n_pulse);
     for (int i = 0; i < pt->n_pulse; i++) {
         const proc_pulse_stat *s = &pt->pulse[i];
@@ -138,30 +134,43 @@ static int get_set(proc_blob_reader *r, proc_seen **set, int *cap)
     return r->failed ? 0 : n;
 }
 
+/* Reads a sale entry's value (put_sale) and appends the record with this hash. */
+static void get_sale(proc_blob_reader *r, proc_partner *pt, uint64_t hash)
+{
+    if (proc_reserve((void **)&pt->sales, &pt->cap_sales, pt->n_sales + 1, sizeof *pt->sales)) {
+        r->failed = 1;
+        return;
+    }
+    proc_sale_record *s = &pt->sales[pt->n_sales];
+    s->hash = hash;
+    s->occurred_at = proc_blob_get_i64(r);
+    s->amount_minor = proc_blob_get_i64(r);
+    s->returned_minor = proc_blob_get_i64(r);
+    s->n_payouts = proc_blob_get_count(r, (void **)&pt->sale_payouts, &pt->cap_sale_payouts,
+                                       pt->n_sale_payouts, sizeof *pt->sale_payouts);
+    /* A return divides by the amount and may claw back at most what is left. */
+    r->failed |= s->amount_minor <= 0 || s->returned_minor < 0 ||
+                 s->returned_minor > s->amount_minor || s->n_payouts > PROC_MAX_SALE_PAYOUTS;
+    for (int k = 0; k < s->n_payouts && !r->failed; k++) {
+        proc_sale_payout *p = &pt->sale_payouts[pt->n_sale_payouts + k];
+        uint64_t kind = proc_blob_get_u64(r);
+        p->kind = kind < PROC_PAYOUT_KIND_COUNT ? (proc_payout_kind)kind : PROC_PAYOUT_REBATE;
+        p->amount_minor = proc_blob_get_i64(r);
+        proc_blob_get_str(r, p->payout_id, sizeof p->payout_id);
+        r->failed |= kind >= PROC_PAYOUT_KIND_COUNT;
+    }
+    if (!r->failed) {
+        pt->n_sale_payouts += s->n_payouts;
+        pt->n_sales++;
+    }
+}
+
 static void get_sales(proc_blob_reader *r, proc_partner *pt)
 {
-    int n = proc_blob_get_count(r, (void **)&pt->sales, &pt->cap_sales, 0, sizeof *pt->sales);
-    for (int i = 0; i < n && !r->failed; i++) {
-        proc_sale_record *s = &pt->sales[i];
-        s->hash = proc_blob_get_u64(r);
-        s->occurred_at = proc_blob_get_i64(r);
-        s->amount_minor = proc_blob_get_i64(r);
-        s->returned_minor = proc_blob_get_i64(r);
-        s->n_payouts = proc_blob_get_count(r, (void **)&pt->sale_payouts, &pt->cap_sale_payouts,
-                                           pt->n_sale_payouts, sizeof *pt->sale_payouts);
-        /* A return divides by the amount and may claw back at most what is left. */
-        r->failed |= s->amount_minor <= 0 || s->returned_minor < 0 ||
-                     s->returned_minor > s->amount_minor;
-        for (int k = 0; k < s->n_payouts && !r->failed; k++) {
-            proc_sale_payout *p = &pt->sale_payouts[pt->n_sale_payouts++];
-            uint64_t kind = proc_blob_get_u64(r);
-            p->kind = kind < PROC_PAYOUT_KIND_COUNT ? (proc_payout_kind)kind : PROC_PAYOUT_REBATE;
-            p->amount_minor = proc_blob_get_i64(r);
-            proc_blob_get_str(r, p->payout_id, sizeof p->payout_id);
-            r->failed |= kind >= PROC_PAYOUT_KIND_COUNT;
-        }
-        pt->n_sales = i + 1;
-    }
+    uint64_t n = proc_blob_get_u64(r);
+    r->failed |= n > (uint64_t)(r->end - r->p);      /* every record takes bytes */
+    for (uint64_t i = 0; i < n && !r->failed; i++)
+        get_sale(r, pt, proc_blob_get_u64(r));
 }
 
 static void get_pulse(proc_blob_reader *r, proc_partner *pt)
@@ -183,8 +192,9 @@ int proc_partner_decode(proc_partner *pt, const uint8_t *buf, size_t len)
 {
     proc_blob_reader r = {buf, buf + len, 0};
     proc_partner_clear(pt);
-    if (len < 2 || buf[0] != BLOB_MAGIC || buf[1] != BLOB_VERSION)
+    if (len < 2 || buf[0] != BLOB_MAGIC || (buf[1] != BLOB_VERSION && buf[1] != BLOB_VERSION_WHOLE))
         return -1;
+    bool whole = buf[1] == BLOB_VERSION_WHOLE;
     r.p += 2;
     pt->enrolled = proc_blob_get_u64(&r) != 0;
     proc_blob_get_str(&r, pt->program_id, sizeof pt->program_id);
@@ -200,17 +210,159 @@ int proc_partner_decode(proc_partner *pt, const uint8_t *buf, size_t len)
         /* the lookups rely on sorted periods */
         r.failed |= i > 0 && pt->periods[i].key <= pt->periods[i - 1].key;
     }
-    pt->n_seen = get_set(&r, &pt->seen, &pt->cap_seen);
+    if (whole)
+        pt->n_seen = get_set(&r, &pt->seen, &pt->cap_seen);
     pt->n_certs = proc_blob_get_count(&r, (void **)&pt->certs, &pt->cap_certs, 0, sizeof *pt->certs);
     for (int i = 0; i < pt->n_certs && !r.failed; i++)
         pt->certs[i] = proc_blob_get_u64(&r);
-    get_sales(&r, pt);
-    pt->n_responses = get_set(&r, &pt->responses, &pt->cap_responses);
+    if (whole) {
+        get_sales(&r, pt);
+        pt->n_responses = get_set(&r, &pt->responses, &pt->cap_responses);
+    }
     get_pulse(&r, pt);
 
     if (r.failed || r.p != r.end) {
         proc_partner_clear(pt);
         return -1;
     }
+    pt->rewrite = whole;       /* the entries are not in Redis yet: the next write adds them */
     return 0;
+}
+
+/* ---- entries ----------------------------------------------------------------------- */
+
+static const char SET_LETTER[] = {'e', 'r', 's'};   /* by proc_entry_set */
+
+void proc_partner_field(proc_entry_set set, uint64_t hash, char field[PROC_FIELD_CAP])
+{
+    static const char hex[] = "0123456789abcdef";
+    field[0] = SET_LETTER[set];
+    for (int i = 0; i < 16; i++)
+        field[1 + i] = hex[(hash >> (60 - 4 * i)) & 0xf];
+    field[17] = '\0';
+}
+
+/* The record and first payout of sale `hash`, or NULL. */
+static const proc_sale_record *find_sale(const proc_partner *pt, uint64_t hash,
+                                         const proc_sale_payout **payouts)
+{
+    proc_sale_payout *p;
+    const proc_sale_record *s = proc_partner_sale(pt, hash, &p);
+    *payouts = p;
+    return s;
+}
+
+/* The index of `hash` in a sorted set, or -1. */
+static int set_index(const proc_seen *set, int n, uint64_t hash)
+{
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (set[mid].hash < hash)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && set[lo].hash == hash ? lo : -1;
+}
+
+size_t proc_partner_entry(const proc_partner *pt, proc_entry_set set, uint64_t hash,
+                          uint8_t *buf, size_t cap)
+{
+    if (set == PROC_SET_SALES) {
+        const proc_sale_payout *p;
+        const proc_sale_record *s = find_sale(pt, hash, &p);
+        if (s == NULL)
+            return 0;
+        proc_blob_writer w = {0};
+        put_sale(&w, s, p);
+        size_t n = w.failed || w.len > cap ? 0 : w.len;
+        if (n)
+            memcpy(buf, w.buf, n);
+        free(w.buf);
+        return n;
+    }
+    const proc_seen *items = set == PROC_SET_SEEN ? pt->seen : pt->responses;
+    int i = set_index(items, set == PROC_SET_SEEN ? pt->n_seen : pt->n_responses, hash);
+    if (i < 0)
+        return 0;
+    int n = snprintf((char *)buf, cap, "%" PRId64, items[i].occurred_at);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* A decimal int64 as "%" PRId64 writes it: an optional '-', 1-19 digits, in range. */
+static bool parse_time(const uint8_t *v, size_t len, int64_t *out)
+{
+    bool neg = len > 0 && v[0] == '-';
+    size_t i = neg ? 1 : 0;
+    uint64_t x = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    if (len == i || len - i > 19)
+        return false;
+    for (; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9' || x > (limit - (uint64_t)(v[i] - '0')) / 10)
+            return false;
+        x = x * 10 + (uint64_t)(v[i] - '0');
+    }
+    *out = neg ? (int64_t)(0 - x) : (int64_t)x;
+    return true;
+}
+
+int proc_partner_load_entry(proc_partner *pt, const char *field, size_t field_len,
+                            const uint8_t *val, size_t val_len)
+{
+    uint64_t hash = 0;
+    if (field_len != PROC_FIELD_CAP - 1)
+        return -1;
+    for (int i = 1; i < 17; i++) {
+        int d = hex_digit(field[i]);
+        if (d < 0)
+            return -1;
+        hash = hash << 4 | (uint64_t)d;
+    }
+    if (field[0] == 's') {
+        proc_blob_reader r = {val, val + val_len, 0};
+        get_sale(&r, pt, hash);
+        return r.failed || r.p != r.end ? -1 : 0;
+    }
+    proc_seen **set = field[0] == 'e' ? &pt->seen : field[0] == 'r' ? &pt->responses : NULL;
+    int *n = field[0] == 'e' ? &pt->n_seen : &pt->n_responses;
+    int *cap = field[0] == 'e' ? &pt->cap_seen : &pt->cap_responses;
+    int64_t at;
+    if (set == NULL || !parse_time(val, val_len, &at) ||
+        proc_reserve((void **)set, cap, *n + 1, sizeof **set))
+        return -1;
+    (*set)[(*n)++] = (proc_seen){hash, at};
+    return 0;
+}
+
+static int by_hash(const void *a, const void *b)
+{
+    uint64_t x = ((const proc_seen *)a)->hash, y = ((const proc_seen *)b)->hash;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts a loaded set; @returns -1 when a hash repeats (the field names are unique, so
+ * only a corrupt store can do that). */
+static int sort_set(proc_seen *set, int n)
+{
+    if (n > 1)
+        qsort(set, (size_t)n, sizeof *set, by_hash);
+    for (int i = 1; i < n; i++)
+        if (set[i].hash == set[i - 1].hash)
+            return -1;
+    return 0;
+}
+
+int proc_partner_load_done(proc_partner *pt)
+{
+    return sort_set(pt->seen, pt->n_seen) || sort_set(pt->responses, pt->n_responses) ? -1 : 0;
 }

@@ -61,6 +61,7 @@ int proc_rule_return(proc_rule_ctx *c, int64_t amount)
     int eff = proc_effective_tier(ps);
     int64_t returned_before = rec->returned_minor;
     rec->returned_minor += amount;
+    proc_partner_sale_changed(c->pt, rec->hash);
     if (proc_outputs_touch(c->out, key) || proc_rule_kpi(c, key, "revenue_minor", -amount))
         return -1;
 

@@ -73,7 +73,8 @@ static int win_deal(proc_rule_ctx *c, int32_t key)
  * return, and a return's share is computed by dividing by the sale's amount. */
 static int record_sale(proc_rule_ctx *c, int64_t amount, int first)
 {
-    proc_sale_payout kept[PROC_MAX_SPIFFS + 3];     /* rebate, SPIFFs, deal bonus, MDF */
+    _Static_assert(PROC_MAX_SALE_PAYOUTS == PROC_MAX_SPIFFS + 3, "rebate, SPIFFs, bonus, MDF");
+    proc_sale_payout kept[PROC_MAX_SALE_PAYOUTS];
     proc_sale_record rec = {proc_hash64(c->ev->event_id), c->ev->occurred_at, amount, 0, 0};
     if (amount == 0)
         return 0;

@@ -615,6 +615,86 @@ static void test_get_blobs(void **state)
     free(one.data);
 }
 
+/* The entry ops of the split partner state: HSET with binary values and HDEL of many
+ * fields (more than one 200-field chunk), in one commit; HDEL of a missing field is fine,
+ * a later HINCRBY of a deleted field starts from 0, HDEL on a non-hash is refused before
+ * anything is written; HGETALL reads the entries back byte for byte. */
+static void test_entry_ops(void **state)
+{
+    fx *f = *state;
+    enum { N = 450 };
+    static char names[N][24];
+    static uint8_t vals[N][4];
+    const char *fields[N];
+    const void *values[N];
+    size_t lens[N];
+    int64_t token = acquire(f, 7, NULL, NULL);
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "s%016x", (unsigned)i);
+        fields[i] = names[i];
+        vals[i][0] = 0;                          /* binary, with a NUL first */
+        vals[i][1] = (uint8_t)i;
+        vals[i][2] = (uint8_t)(i >> 8);
+        vals[i][3] = 0xff;
+        values[i] = vals[i];
+        lens[i] = 4;
+    }
+    const int64_t next1[3] = {1, -1, -1}, next2[3] = {2, -1, -1}, next3[3] = {3, -1, -1};
+    assert_int_equal(cons_ledger_batch_reset(f->b, 7, token, NONE3, next1), 0);
+    assert_int_equal(cons_ledger_batch_hset_bin(f->b, "inc:sales:p", N, fields, values, lens), 0);
+    assert_int_equal(cons_ledger_batch_hincrby(f->b, "inc:sales:p", "n", 5), 0);
+    assert_int_equal(commit(f, NULL), CONS_LEDGER_OK);
+
+    cons_ledger_hash h;
+    assert_int_equal(cons_ledger_get_hash(f->l, "inc:sales:p", &h), CONS_LEDGER_OK);
+    assert_int_equal(h.n, N + 1);
+    int found = 0;
+    for (int i = 0; i < h.n; i++) {
+        unsigned k;
+        if (sscanf((const char *)h.fields[i].data, "s%x", &k) == 1 && k < N) {
+            assert_int_equal(h.values[i].len, 4);
+            assert_memory_equal(h.values[i].data, vals[k], 4);
+            found++;
+        }
+    }
+    assert_int_equal(found, N);
+    cons_ledger_hash_free(&h);
+
+    /* delete all but the last 10, plus a field that does not exist; then "n" again */
+    const char *del[N - 10 + 2];
+    for (int i = 0; i < N - 10; i++)
+        del[i] = fields[i];
+    del[N - 10] = "never-there";
+    del[N - 9] = "n";
+    assert_int_equal(cons_ledger_batch_reset(f->b, 7, token, next1, next2), 0);
+    assert_int_equal(cons_ledger_batch_hdel(f->b, "inc:sales:p", N - 8, del), 0);
+    assert_int_equal(cons_ledger_batch_hincrby(f->b, "inc:sales:p", "n", 2), 0);
+    assert_int_equal(commit(f, NULL), CONS_LEDGER_OK);
+    redisReply *r = raw_cmd(f->raw, "HLEN inc:sales:p");
+    assert_int_equal(r->integer, 11);
+    freeReplyObject(r);
+    assert_int_equal(raw_hget_i64(f, "inc:sales:p", "n"), 2);   /* from 0, not 5 */
+
+    /* HDEL on a string: refused, and the SET before it is not written */
+    freeReplyObject(raw_cmd(f->raw, "SET inc:str x"));
+    assert_int_equal(cons_ledger_batch_reset(f->b, 7, token, next2, next3), 0);
+    assert_int_equal(cons_ledger_batch_set(f->b, "k:before", "v", 1), 0);
+    assert_int_equal(cons_ledger_batch_hdel(f->b, "inc:str", 1, fields), 0);
+    assert_int_equal(commit(f, NULL), CONS_LEDGER_ERROR);
+    assert_non_null(strstr(f->err, "BADOP HDEL"));
+    assert_false(raw_exists(f, "k:before"));
+    assert_offsets(f, 7, next2);
+    /* a missing hash reads as no entries; a non-hash is an error */
+    assert_int_equal(cons_ledger_get_hash(f->l, "inc:none", &h), CONS_LEDGER_OK);
+    assert_int_equal(h.n, 0);
+    assert_int_equal(cons_ledger_get_hash(f->l, "inc:str", &h), CONS_LEDGER_ERROR);
+    assert_int_equal(h.n, 0);
+    /* bad arguments poison the batch */
+    assert_int_equal(cons_ledger_batch_reset(f->b, 7, token, next2, next3), 0);
+    assert_int_equal(cons_ledger_batch_hdel(f->b, "inc:sales:p", 0, fields), -1);
+    assert_int_equal(commit(f, NULL), CONS_LEDGER_ERROR);
+}
+
 /* The reply is lost after Redis applied the batch: the adapter reads the offsets back,
  * sees `next`, and reports OK without applying the batch a second time. */
 static void test_lost_reply_is_recognised_as_applied(void **state)
@@ -1061,6 +1141,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_ops_write_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trim_removes_only_published_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_blobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_entry_ops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_reply_is_recognised_as_applied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_function_reloaded_when_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_trims_published, setup, teardown),

@@ -83,7 +83,8 @@ dump_redis() {
     type=$(redis-cli -p "$REDIS_PORT" TYPE "$key")
     case "$type" in
       # Field order follows where batches happened to break (KPI counters): sort it.
-      hash) echo "${key#"$ns"} hash $(redis-cli -p "$REDIS_PORT" --raw HGETALL "$key" | paste - - | sort | paste -sd' ' -)" ;;
+      # Quoted and escaped (--no-raw), so binary values (sale entries) survive intact.
+      hash) echo "${key#"$ns"} hash $(redis-cli -p "$REDIS_PORT" --no-raw HGETALL "$key" | sed 's/^ *[0-9]*) //' | paste - - | sort | paste -sd' ' -)" ;;
       zset) echo "${key#"$ns"} zset $(redis-cli -p "$REDIS_PORT" --no-raw ZRANGE "$key" 0 -1 WITHSCORES | paste -sd' ' -)" ;;
       string) echo "${key#"$ns"} string $(redis-cli -p "$REDIS_PORT" --no-raw GET "$key")" ;;
       *) echo "${key#"$ns"} $type" ;;

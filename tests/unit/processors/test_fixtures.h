@@ -326,19 +326,94 @@ static inline proc_outputs *fx_applied(fx_world *w)
     return fx_applied_pt(w, &w->pt);
 }
 
+/* ---- state ------------------------------------------------------------------------- */
+
+typedef struct {
+    uint8_t *buf;
+    size_t len;
+} fx_blob;
+
+static inline void fx_blob_add(fx_blob *b, const void *p, size_t n)
+{
+    uint8_t *g = realloc(b->buf, b->len + n + 1);
+    assert_non_null(g);
+    b->buf = g;
+    memcpy(b->buf + b->len, p, n);
+    b->len += n;
+}
+
+static inline void fx_add_entries(fx_blob *b, const proc_partner *pt, proc_entry_set set,
+                                  int n, uint64_t (*hash_of)(const proc_partner *, int))
+{
+    static uint8_t val[PROC_ENTRY_MAX];
+    char field[PROC_FIELD_CAP];
+    for (int i = 0; i < n; i++) {
+        uint64_t h = hash_of(pt, i);
+        size_t len = proc_partner_entry(pt, set, h, val, sizeof val);
+        assert_true(len > 0);
+        proc_partner_field(set, h, field);
+        uint8_t l2[2] = {(uint8_t)(len >> 8), (uint8_t)len};
+        fx_blob_add(b, field, PROC_FIELD_CAP - 1);
+        fx_blob_add(b, l2, 2);
+        fx_blob_add(b, val, len);
+    }
+}
+static inline uint64_t fx_seen_hash(const proc_partner *pt, int i) { return pt->seen[i].hash; }
+static inline uint64_t fx_resp_hash(const proc_partner *pt, int i) { return pt->responses[i].hash; }
+static inline uint64_t fx_sale_hash(const proc_partner *pt, int i) { return pt->sales[i].hash; }
+
+/* The whole stored state of a partner as one byte string, for comparisons: the core blob
+ * and then every entry (field, 2-byte length, value) as the worker writes them. */
+static inline fx_blob fx_encode(const proc_partner *pt)
+{
+    fx_blob b = {NULL, 0};
+    uint8_t *core = NULL;
+    size_t len = 0;
+    assert_int_equal(proc_partner_encode(pt, &core, &len), 0);
+    fx_blob_add(&b, core, len);
+    free(core);
+    fx_add_entries(&b, pt, PROC_SET_SEEN, pt->n_seen, fx_seen_hash);
+    fx_add_entries(&b, pt, PROC_SET_RESPONSES, pt->n_responses, fx_resp_hash);
+    fx_add_entries(&b, pt, PROC_SET_SALES, pt->n_sales, fx_sale_hash);
+    return b;
+}
+
+/* Stores `src` as the worker would (core blob, every entry) and loads it into `dst` as
+ * the worker would (decode, load_entry each, load_done). @returns 0 or -1. */
+static inline int fx_store_load(const proc_partner *src, proc_partner *dst)
+{
+    static uint8_t val[PROC_ENTRY_MAX];
+    char field[PROC_FIELD_CAP];
+    uint8_t *core = NULL;
+    size_t len = 0;
+    assert_int_equal(proc_partner_encode(src, &core, &len), 0);
+    int rc = proc_partner_decode(dst, core, len);
+    free(core);
+    struct { proc_entry_set set; int n; uint64_t (*hash_of)(const proc_partner *, int); } sets[] = {
+        {PROC_SET_SEEN, src->n_seen, fx_seen_hash},
+        {PROC_SET_RESPONSES, src->n_responses, fx_resp_hash},
+        {PROC_SET_SALES, src->n_sales, fx_sale_hash}};
+    for (int s = 0; s < 3 && rc == 0; s++)
+        for (int i = 0; i < sets[s].n && rc == 0; i++) {
+            uint64_t h = sets[s].hash_of(src, i);
+            size_t n = proc_partner_entry(src, sets[s].set, h, val, sizeof val);
+            proc_partner_field(sets[s].set, h, field);
+            rc = proc_partner_load_entry(dst, field, strlen(field), val, n);
+        }
+    return rc ? rc : proc_partner_load_done(dst);
+}
+
 /* Applies w->ev to `pt` and asserts it is dead-lettered for `reason`, with nothing
  * produced, the partner blob byte-identical and the event id not remembered. (The deal's
  * side is checked by fx_apply_pt.) */
 static inline proc_outputs *fx_dead_pt(fx_world *w, proc_partner *pt, proc_dlq_reason reason)
 {
-    uint8_t *before = NULL, *after = NULL;
-    size_t before_len = 0, after_len = 0;
-    assert_int_equal(proc_partner_encode(pt, &before, &before_len), 0);
+    fx_blob before = fx_encode(pt);
     proc_outputs *o = fx_apply_pt(w, pt);
-    assert_int_equal(proc_partner_encode(pt, &after, &after_len), 0);
-    bool same = before_len == after_len && memcmp(before, after, before_len) == 0;
-    free(before);
-    free(after);
+    fx_blob after = fx_encode(pt);
+    bool same = before.len == after.len && memcmp(before.buf, after.buf, before.len) == 0;
+    free(before.buf);
+    free(after.buf);
     if (o->reason != reason)
         fail_msg("event %s: reason %s (%s), expected %s", w->ev.event_id,
                  proc_dlq_reason_name(o->reason), o->detail, proc_dlq_reason_name(reason));
@@ -587,20 +662,6 @@ static inline void fx_expect_kpis(const proc_outputs *o, const fx_kpi_row *rows,
         fx_expect_kpis((o), rows_, (int)(sizeof rows_ / sizeof rows_[0]));            \
     } while (0)
 
-/* ---- state ------------------------------------------------------------------------- */
-
-typedef struct {
-    uint8_t *buf;
-    size_t len;
-} fx_blob;
-
-static inline fx_blob fx_encode(const proc_partner *pt)
-{
-    fx_blob b = {NULL, 0};
-    assert_int_equal(proc_partner_encode(pt, &b.buf, &b.len), 0);
-    assert_non_null(b.buf);
-    return b;
-}
 
 static inline bool fx_blob_equal(fx_blob a, fx_blob b)
 {

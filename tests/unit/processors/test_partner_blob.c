@@ -1,8 +1,10 @@
 /*
- * test_partner_blob.c — the partner state blob the worker stores in Redis: encode/decode
- * round trips (field by field and byte for byte), the exact wire bytes of small partners
- * (the format is persisted, so it must not drift by accident), and rejection of corrupt
- * or truncated blobs without leaks or crashes.
+ * test_partner_blob.c — the partner state the worker stores in Redis (a core blob and one
+ * hash entry per remembered id, survey answer and open sale): store/load round trips
+ * (field by field and byte for byte), the exact wire bytes of small partners in version
+ * 3 and in version 2 (the whole-partner blob of earlier releases, still read so Redis
+ * migrates), the journal of changed entries, and rejection of corrupt or truncated blobs
+ * and entries without leaks or crashes.
  */
 #include "test_fixtures.h"
 
@@ -125,7 +127,7 @@ static void test_round_trip_engine_state(void **state)
     fx_blob a = fx_encode(&w->pt);
     proc_partner copy;
     proc_partner_init(&copy, PARTNER);
-    assert_int_equal(proc_partner_decode(&copy, a.buf, a.len), 0);
+    assert_int_equal(fx_store_load(&w->pt, &copy), 0);
     expect_same_partner(&w->pt, &copy);
     fx_blob b = fx_encode(&copy);
     bool same = fx_blob_equal(a, b);
@@ -212,7 +214,7 @@ static void test_round_trip_extremes(void **state)
     ps->alerted = true;
 
     fx_blob a = fx_encode(&pt);
-    int rc = proc_partner_decode(&back, a.buf, a.len);
+    int rc = fx_store_load(&pt, &back);
     fx_blob b = fx_encode(&back);
     bool same = fx_blob_equal(a, b);
     free(a.buf);
@@ -236,15 +238,20 @@ static void test_round_trip_extremes(void **state)
     proc_partner_clear(&back);
 }
 
-/* The exact bytes: magic 'P', version 2, then varints (zigzag for signed values). */
+/* The exact bytes: magic 'P', version 3, then varints (zigzag for signed values); the
+ * entries' fields and values; and a version-2 blob of the same partner (what releases
+ * before the split stored) still reads, with `rewrite` set so the worker migrates it. */
 static void test_wire_bytes(void **state)
 {
     (void)state;
     proc_partner pt;
     proc_partner_init(&pt, PARTNER);
 
-    static const uint8_t empty[] = {0x50, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-    fx_blob e = fx_encode(&pt);
+    static const uint8_t empty[] = {0x50, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    uint8_t *eb = NULL;
+    size_t elen = 0;
+    assert_int_equal(proc_partner_encode(&pt, &eb, &elen), 0);
+    fx_blob e = {eb, elen};
     bool empty_ok = e.len == sizeof empty && memcmp(e.buf, empty, sizeof empty) == 0;
     free(e.buf);
     assert_true(empty_ok);
@@ -276,8 +283,48 @@ static void test_wire_bytes(void **state)
     st->sum = 9;
     st->count = 3;
 
+    static const uint8_t core[] = {
+        0x50, 0x03,                       /* magic, version */
+        0x01,                             /* enrolled */
+        0x02, 'a', 'b',                   /* program_id */
+        0x01, 'c',                        /* region */
+        0x02, 0x01, 0x04,                 /* watermark, latest seen, certifications */
+        0x01,                             /* one period: */
+        0x06, 0x02, 0x00, 0x03, 0x04,     /*   key 3, reached 1, held 0, flags, near */
+        0xAC, 0x02, 0x02, 0x00,           /*   revenue 150, certifications 1, deals 0 */
+        0x01, 0x80, 0x01,                 /*   cash -1, payouts 64 */
+        0x00, 0x00, 0x00, 0x00,           /*   eNPS counts */
+        0x01, 0x01,                       /* one certification hash: 1 */
+        0x01,                             /* one PULSE statistic: */
+        0x01, 0x01, 0x02, 0x12, 0x06,     /*   period -1, alerted, question 2, sum 9, count 3 */
+    };
+    uint8_t *cb = NULL;
+    size_t clen = 0;
+    assert_int_equal(proc_partner_encode(&pt, &cb, &clen), 0);
+    bool core_ok = clen == sizeof core && memcmp(cb, core, sizeof core) == 0;
+    free(cb);
+    assert_true(core_ok);
+    char field[PROC_FIELD_CAP];
+    uint8_t val[PROC_ENTRY_MAX];
+    proc_partner_field(PROC_SET_SEEN, 0x80, field);
+    assert_string_equal(field, "e0000000000000080");
+    assert_int_equal(proc_partner_entry(&pt, PROC_SET_SEEN, 0x80, val, sizeof val), 2);
+    assert_memory_equal(val, "-2", 2);
+    proc_partner_field(PROC_SET_RESPONSES, 7, field);
+    assert_string_equal(field, "r0000000000000007");
+    assert_int_equal(proc_partner_entry(&pt, PROC_SET_RESPONSES, 7, val, sizeof val), 1);
+    assert_memory_equal(val, "1", 1);
+    proc_partner_field(PROC_SET_SALES, 0xfedcba9876543210ULL, field);
+    assert_string_equal(field, "sfedcba9876543210");
+    static const uint8_t sale[] = {0x0A, 0xC8, 0x01, 0x80, 0x01, 0x01, /* at 5, 100, 64, 1 */
+                                   0x02, 0x05, 0x04, 'p', 'o', '_', 'x'};
+    assert_int_equal(proc_partner_entry(&pt, PROC_SET_SALES, 0x81, val, sizeof val), sizeof sale);
+    assert_memory_equal(val, sale, sizeof sale);
+    assert_int_equal(proc_partner_entry(&pt, PROC_SET_SALES, 0x82, val, sizeof val), 0);
+    assert_int_equal(proc_partner_entry(&pt, PROC_SET_SEEN, 0x81, val, sizeof val), 0);
+
     static const uint8_t small[] = {
-        0x50, 0x02,                       /* magic, version */
+        0x50, 0x02,                       /* magic, version 2 (whole partner) */
         0x01,                             /* enrolled */
         0x02, 'a', 'b',                   /* program_id */
         0x01, 'c',                        /* region */
@@ -297,15 +344,12 @@ static void test_wire_bytes(void **state)
         0x01,                             /* one PULSE statistic: */
         0x01, 0x01, 0x02, 0x12, 0x06,     /*   period -1, alerted, question 2, sum 9, count 3 */
     };
-    fx_blob s = fx_encode(&pt);
-    bool small_ok = s.len == sizeof small && memcmp(s.buf, small, sizeof small) == 0;
-    free(s.buf);
     proc_partner_clear(&pt);
-    assert_true(small_ok);
 
     proc_partner back;
     proc_partner_init(&back, PARTNER);
     assert_int_equal(proc_partner_decode(&back, small, sizeof small), 0);
+    assert_true(back.rewrite);            /* the next write adds the entries */
     assert_string_equal(back.program_id, "ab");
     assert_i64(back.latest_seen_ms, -1);
     assert_i64(back.periods[0].revenue_minor, 150);
@@ -329,11 +373,19 @@ static int decode(proc_partner *pt, const uint8_t *buf, size_t len)
     return proc_partner_decode(pt, buf, len);
 }
 
+/* The core blob alone (what proc_partner_decode reads). */
+static fx_blob core_of(const proc_partner *pt)
+{
+    fx_blob b = {NULL, 0};
+    assert_int_equal(proc_partner_encode(pt, &b.buf, &b.len), 0);
+    return b;
+}
+
 static void test_truncated_rejected(void **state)
 {
     fx_world *w = *state;
     history(w);
-    fx_blob a = fx_encode(&w->pt);
+    fx_blob a = core_of(&w->pt);
     proc_partner pt;
     proc_partner_init(&pt, PARTNER);
     for (size_t len = 0; len < a.len; len++) {
@@ -369,7 +421,8 @@ static const bad_row bad_rows[] = {
     {"version 0", {0x50, 0x00, E12}, 14},
     {"version 1 (before sales and surveys)", {0x50, 0x01, E12}, 14},
     {"version 1 with its own length", {0x50, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 11},
-    {"version 3", {0x50, 0x03, E12}, 14},
+    {"version 4", {0x50, 0x04, E12}, 14},
+    {"version 3 with the version-2 sections", {0x50, 0x03, E12}, 14},
     {"a trailing byte", {0x50, 0x02, E12, 0}, 15},
     {"2^40 periods", {0x50, 0x02, 0, 0, 0, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0, 0, 0, 0, 0}, 19},
     {"5 periods, no data", {0x50, 0x02, 0, 0, 0, 0, 0, 0, 0x05, 0, 0, 0, 0, 0}, 14},
@@ -456,7 +509,7 @@ static void test_byte_flips(void **state)
 {
     fx_world *w = *state;
     history(w);
-    fx_blob a = fx_encode(&w->pt);
+    fx_blob a = core_of(&w->pt);
     static const uint8_t values[] = {0x00, 0x01, 0x7F, 0x80, 0xFF};
     proc_partner pt;
     proc_partner_init(&pt, PARTNER);
@@ -484,14 +537,126 @@ static void test_byte_flips(void **state)
     assert_true(refused > 0);
 }
 
+/* Entries: every proper prefix of a sale value, bad fields and bad times are refused;
+ * a repeated entry is refused by load_done; an entry loads into the right set. */
+static void test_bad_entries_rejected(void **state)
+{
+    fx_world *w = *state;
+    history(w);
+    uint8_t val[PROC_ENTRY_MAX];
+    char field[PROC_FIELD_CAP];
+    const proc_sale_record *rec = &w->pt.sales[1];
+    size_t n = proc_partner_entry(&w->pt, PROC_SET_SALES, rec->hash, val, sizeof val);
+    assert_true(n > 10);
+    proc_partner_field(PROC_SET_SALES, rec->hash, field);
+    proc_partner pt;
+    proc_partner_init(&pt, PARTNER);
+    for (size_t len = 0; len < n; len++) {
+        uint8_t *cut = malloc(len ? len : 1);
+        assert_non_null(cut);
+        memcpy(cut, val, len);
+        int rc = proc_partner_load_entry(&pt, field, strlen(field), cut, len);
+        free(cut);
+        if (rc != -1)
+            fail_msg("a sale entry cut to %zu of %zu bytes was accepted", len, n);
+        assert_int_equal(pt.n_sales, 0);
+    }
+    assert_int_equal(proc_partner_load_entry(&pt, field, strlen(field), val, n), 0);
+    assert_int_equal(pt.n_sales, 1);
+    proc_sale_payout *pp;
+    assert_non_null(proc_partner_sale(&pt, rec->hash, &pp));
+    assert_i64(pt.sales[0].returned_minor, 1000000);
+
+    static const struct { const char *field, *value; } bad[] = {
+        {"e000000000000000", "1"},            /* 15 hex digits */
+        {"e00000000000000000", "1"},          /* 17 */
+        {"x0000000000000001", "1"},           /* unknown set */
+        {"e000000000000000G", "1"},
+        {"e000000000000000A", "1"},           /* upper case is not what we write */
+        {"e0000000000000001", ""},
+        {"e0000000000000001", "1x"},
+        {"e0000000000000001", "-"},
+        {"e0000000000000001", "9223372036854775808"},
+        {"r0000000000000001", "+1"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (proc_partner_load_entry(&pt, bad[i].field, strlen(bad[i].field),
+                                    (const uint8_t *)bad[i].value, strlen(bad[i].value)) != -1)
+            fail_msg("entry %s = '%s' accepted", bad[i].field, bad[i].value);
+    assert_int_equal(pt.n_seen, 0);
+    assert_int_equal(pt.n_responses, 0);
+    const char *ok[] = {"-9223372036854775808", "9223372036854775807", "0"};
+    assert_int_equal(proc_partner_load_entry(&pt, "e0000000000000002", 17,
+                                             (const uint8_t *)ok[0], strlen(ok[0])), 0);
+    assert_int_equal(proc_partner_load_entry(&pt, "e0000000000000001", 17,
+                                             (const uint8_t *)ok[1], strlen(ok[1])), 0);
+    assert_int_equal(proc_partner_load_entry(&pt, "rffffffffffffffff", 17,
+                                             (const uint8_t *)ok[2], 1), 0);
+    assert_int_equal(proc_partner_load_done(&pt), 0);
+    assert_true(pt.seen[0].hash == 1 && pt.seen[1].hash == 2);     /* sorted */
+    assert_i64(pt.seen[1].occurred_at, INT64_MIN);
+    assert_true(proc_partner_responded(&pt, UINT64_MAX));
+    assert_int_equal(proc_partner_load_entry(&pt, "e0000000000000001", 17,
+                                             (const uint8_t *)"5", 1), 0);
+    assert_int_equal(proc_partner_load_done(&pt), -1);              /* e..01 twice */
+    proc_partner_clear(&pt);
+}
+
+/* The journal names every entry a change touched: added ids, answers and sales, a
+ * return's sale, and what pruning dropped; a partner read from a version-2 blob is marked
+ * for a whole rewrite instead; reset empties it. */
+static void test_journal(void **state)
+{
+    fx_world *w = *state;
+    history(w);
+    proc_partner *pt = &w->pt;
+    /* 9 event ids, 2 answers, 3 sales, 1 return of h-3 */
+    int seen = 0, resp = 0, sales = 0;
+    for (int i = 0; i < pt->n_changes; i++) {
+        seen += pt->changes[i].set == PROC_SET_SEEN;
+        resp += pt->changes[i].set == PROC_SET_RESPONSES;
+        sales += pt->changes[i].set == PROC_SET_SALES;
+    }
+    assert_int_equal(seen, 9);
+    assert_int_equal(resp, 2);
+    assert_int_equal(sales, 4);
+    assert_false(pt->rewrite);
+    proc_partner_journal_reset(pt);
+    assert_int_equal(pt->n_changes, 0);
+
+    /* a redelivered id changes nothing, so it journals nothing */
+    assert_int_equal(proc_partner_remember(pt, pt->seen[0].hash, 0), 0);
+    assert_int_equal(pt->n_changes, 0);
+
+    /* pruning far in the future drops old ids and sales and journals each */
+    int n_seen = pt->n_seen, n_sales = pt->n_sales;
+    pt->watermark_ms += 3 * 365 * PROC_MS_PER_DAY;
+    pt->latest_seen_ms = pt->watermark_ms;
+    proc_partner_prune(pt, 0, proc_catalog_find(&w->cat, pt->program_id));
+    assert_true(pt->n_seen < n_seen);
+    assert_true(pt->n_sales < n_sales);
+    assert_int_equal(pt->n_changes, (n_seen - pt->n_seen) + (n_sales - pt->n_sales) + 2);
+    uint8_t val[PROC_ENTRY_MAX];
+    for (int i = 0; i < pt->n_changes; i++)       /* dropped: nothing to write, delete */
+        assert_int_equal(proc_partner_entry(pt, (proc_entry_set)pt->changes[i].set,
+                                            pt->changes[i].hash, val, sizeof val), 0);
+
+    /* a copy carries the journal (the worker may redo a batch from a copy) */
+    proc_partner copy;
+    proc_partner_init(&copy, PARTNER);
+    assert_int_equal(proc_partner_copy(&copy, pt), 0);
+    assert_int_equal(copy.n_changes, pt->n_changes);
+    proc_partner_clear(&copy);
+}
+
 /* Decoding replaces what the partner held, and a failed decode leaves it empty. */
 static void test_decode_replaces_state(void **state)
 {
     fx_world *w = *state;
     history(w);
-    fx_blob a = fx_encode(&w->pt);
+    fx_blob a = core_of(&w->pt);
 
-    static const uint8_t empty[] = {0x50, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const uint8_t empty[] = {0x50, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     proc_partner other;
     proc_partner_init(&other, PARTNER);
     assert_int_equal(proc_partner_decode(&other, a.buf, a.len), 0);
@@ -536,6 +701,8 @@ int main(void)
         cmocka_unit_test(test_string_limit),
         fx_test(test_byte_flips),
         fx_test(test_decode_replaces_state),
+        fx_test(test_bad_entries_rejected),
+        fx_test(test_journal),
         fx_test(test_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,19 +13,9 @@ void cons_layout_state_key(char *key, size_t cap, const char *ns, const char *pa
     snprintf(key, cap, "%s:state:%s", ns, partner_id);
 }
 
-void cons_layout_ids_key(char *key, size_t cap, const char *ns, const char *partner_id)
-{
-    snprintf(key, cap, "%s:ids:%s", ns, partner_id);
-}
-
-void cons_layout_sales_key(char *key, size_t cap, const char *ns, const char *partner_id)
-{
-    snprintf(key, cap, "%s:sales:%s", ns, partner_id);
-}
-
-/* The entry writes of one hash key (ids or sales): a HSET of those present and a HDEL of
- * those gone. Fields and values live in one arena; the pointer arrays are built once the
- * arena stops moving. */
+/* The writes of a partner's state hash: one HSET of the core and the entries present,
+ * one HDEL of those gone. Fields and values live in one arena; the pointer arrays are
+ * built once the arena stops moving. */
 typedef struct {
     int n_put, n_del, cap;
     proc_change *put, *del;
@@ -70,41 +60,59 @@ static int all_entries(const proc_partner *pt, proc_change **out, int *n)
     return 0;
 }
 
-/* Splits the changes of one key into puts (with their values) and deletes. */
-static int classify(const proc_partner *pt, const proc_change *c, int n, entry_writes *w)
+static bool arena_add(entry_writes *w, const uint8_t *val, size_t len)
+{
+    if (w->arena_len + len > w->arena_cap) {
+        size_t cap = w->arena_cap ? w->arena_cap : 4096;
+        while (cap < w->arena_len + len)
+            cap *= 2;
+        uint8_t *a = realloc(w->arena, cap);
+        if (a == NULL)
+            return false;
+        w->arena = a;
+        w->arena_cap = cap;
+    }
+    memcpy(w->arena + w->arena_len, val, len);
+    w->val_off[w->n_put] = w->arena_len;
+    w->val_len[w->n_put] = len;
+    w->arena_len += len;
+    return true;
+}
+
+/* Splits the changes into puts (with their values) and deletes; put 0 is the core blob. */
+static int classify(const proc_partner *pt, const uint8_t *core, size_t core_len,
+                    const proc_change *c, int n, entry_writes *w)
 {
     uint8_t val[PROC_ENTRY_MAX];
-    w->put = malloc((size_t)(n ? n : 1) * sizeof *w->put);
-    w->del = malloc((size_t)(n ? n : 1) * sizeof *w->del);
-    w->val_off = malloc((size_t)(n ? n : 1) * sizeof *w->val_off);
-    w->val_len = malloc((size_t)(n ? n : 1) * sizeof *w->val_len);
-    if (!w->put || !w->del || !w->val_off || !w->val_len)
+    w->put = malloc((size_t)(n + 1) * sizeof *w->put);
+    w->del = malloc((size_t)(n + 1) * sizeof *w->del);
+    w->val_off = malloc((size_t)(n + 1) * sizeof *w->val_off);
+    w->val_len = malloc((size_t)(n + 1) * sizeof *w->val_len);
+    if (!w->put || !w->del || !w->val_off || !w->val_len || !arena_add(w, core, core_len))
         return -1;
+    w->put[w->n_put++] = (proc_change){0, -1};           /* the core */
     for (int i = 0; i < n; i++) {
         if (i > 0 && c[i].set == c[i - 1].set && c[i].hash == c[i - 1].hash)
             continue;
         size_t len = proc_partner_entry(pt, (proc_entry_set)c[i].set, c[i].hash, val, sizeof val);
         if (len == 0) {
             w->del[w->n_del++] = c[i];
-            continue;
-        }
-        if (w->arena_len + len > w->arena_cap) {
-            size_t cap = w->arena_cap ? w->arena_cap : 4096;
-            while (cap < w->arena_len + len)
-                cap *= 2;
-            uint8_t *a = realloc(w->arena, cap);
-            if (a == NULL)
+        } else {
+            if (!arena_add(w, val, len))
                 return -1;
-            w->arena = a;
-            w->arena_cap = cap;
+            w->put[w->n_put++] = c[i];
         }
-        memcpy(w->arena + w->arena_len, val, len);
-        w->val_off[w->n_put] = w->arena_len;
-        w->val_len[w->n_put] = len;
-        w->put[w->n_put++] = c[i];
-        w->arena_len += len;
     }
     return 0;
+}
+
+/* The field of put or delete `c`: the core's, or the entry's. */
+static void field_of(const proc_change *c, char field[PROC_FIELD_CAP])
+{
+    if (c->set < 0)
+        snprintf(field, PROC_FIELD_CAP, "%s", CONS_LAYOUT_CORE_FIELD);
+    else
+        proc_partner_field((proc_entry_set)c->set, c->hash, field);
 }
 
 /* The HSET and HDEL of one key, from classify's lists. */
@@ -117,14 +125,14 @@ static int write_entries(cons_ledger_batch *b, const char *key, const entry_writ
     if (fields == NULL || fp == NULL || vp == NULL)
         goto done;
     for (int i = 0; i < w->n_put; i++) {
-        proc_partner_field((proc_entry_set)w->put[i].set, w->put[i].hash, fields[i]);
+        field_of(&w->put[i], fields[i]);
         fp[i] = fields[i];
         vp[i] = w->arena + w->val_off[i];
     }
     if (w->n_put && cons_ledger_batch_hset_bin(b, key, w->n_put, fp, vp, w->val_len))
         goto done;
     for (int i = 0; i < w->n_del; i++) {
-        proc_partner_field((proc_entry_set)w->del[i].set, w->del[i].hash, fields[i]);
+        field_of(&w->del[i], fields[i]);
         fp[i] = fields[i];
     }
     if (w->n_del && cons_ledger_batch_hdel(b, key, w->n_del, fp))
@@ -137,21 +145,24 @@ done:
     return rc;
 }
 
-/* The entry writes of a changed partner: its journal, or (rewrite) DEL of both keys and
- * every entry, which is how a partner read from a version-2 blob moves to the split
- * layout within the same atomic commit as its next change. */
-static int partner_entries(cons_ledger_batch *b, const char *ns, const proc_partner *pt)
+/* The state writes of a changed partner: its core and its journal's entries, or (rewrite)
+ * DEL of the key and the core with every entry, which is how a partner read from a
+ * version-2 blob (a string at the same key) moves to the hash within the same atomic
+ * commit as its next change. */
+static int partner_state(cons_ledger_batch *b, const char *ns, const proc_partner *pt)
 {
-    char ids_key[CONS_KEY_CAP], sales_key[CONS_KEY_CAP];
+    char key[CONS_KEY_CAP];
     proc_change *c = NULL;
-    entry_writes ids = {0}, sales = {0};
-    int n = pt->n_changes, split = 0, rc = -1;
+    entry_writes w = {0};
+    uint8_t *core = NULL;
+    size_t core_len = 0;
+    int n = pt->n_changes, rc = -1;
 
-    cons_layout_ids_key(ids_key, sizeof ids_key, ns, pt->partner_id);
-    cons_layout_sales_key(sales_key, sizeof sales_key, ns, pt->partner_id);
+    cons_layout_state_key(key, sizeof key, ns, pt->partner_id);
+    if (proc_partner_encode(pt, &core, &core_len))
+        goto done;
     if (pt->rewrite) {
-        if (cons_ledger_batch_del(b, ids_key) || cons_ledger_batch_del(b, sales_key) ||
-            all_entries(pt, &c, &n))
+        if (cons_ledger_batch_del(b, key) || all_entries(pt, &c, &n))
             goto done;
     } else {
         c = malloc((size_t)(n ? n : 1) * sizeof *c);
@@ -161,16 +172,13 @@ static int partner_entries(cons_ledger_batch *b, const char *ns, const proc_part
             memcpy(c, pt->changes, (size_t)n * sizeof *c);
     }
     qsort(c, (size_t)n, sizeof *c, by_change);
-    while (split < n && c[split].set != PROC_SET_SALES)
-        split++;
-    if (classify(pt, c, split, &ids) || classify(pt, c + split, n - split, &sales) ||
-        write_entries(b, ids_key, &ids) || write_entries(b, sales_key, &sales))
+    if (classify(pt, core, core_len, c, n, &w) || write_entries(b, key, &w))
         goto done;
     rc = 0;
 done:
+    free(core);
     free(c);
-    entry_writes_free(&ids);
-    entry_writes_free(&sales);
+    entry_writes_free(&w);
     return rc;
 }
 
@@ -239,27 +247,16 @@ static int partner_hash(cons_ledger_batch *b, const char *ns, const proc_program
 int cons_layout_partner(cons_ledger_batch *b, const char *ns, const proc_program *prog,
                         const cons_partner_entry *e)
 {
-    char key[CONS_KEY_CAP];
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    int rc = -1;
-
-    if (proc_partner_encode(&e->state, &blob, &len))
-        goto done;
-    cons_layout_state_key(key, sizeof key, ns, e->state.partner_id);
-    if (cons_ledger_batch_set(b, key, blob, len) || partner_entries(b, ns, &e->state))
-        goto done;
+    if (partner_state(b, ns, &e->state))
+        return -1;
     if (prog != NULL) {
         if (partner_hash(b, ns, prog, &e->state))
-            goto done;
+            return -1;
         for (int i = 0; i < e->n_rows; i++)
             if (leaderboard_row(b, ns, prog, e, &e->rows[i]))
-                goto done;
+                return -1;
     }
-    rc = 0;
-done:
-    free(blob);
-    return rc;
+    return 0;
 }
 
 int cons_layout_notice(cons_ledger_batch *b, const char *ns, const char *program_id,

@@ -5,17 +5,17 @@
  *   {ns}:lb:{program}:{period}:points                  ZSET partner -> period points
  *   {ns}:lb:{program}:{period}:region:{region}:revenue ZSET partner -> period revenue
  *   {ns}:partner:{partner}                              HASH (see cons_layout_partner)
- *   {ns}:state:{partner}                                STRING, the rules' private core blob
- *   {ns}:ids:{partner}                                  HASH, remembered event ids and
- *                                                       survey answers -> occurred_at
- *   {ns}:sales:{partner}                                HASH, sales open to returns
+ *   {ns}:state:{partner}                                HASH, the rules' private state:
+ *                                                       "c" the core blob, one field per
+ *                                                       remembered id, answer, open sale
  *   {ns}:lb-updates:{program}                           pub/sub notice per batch
  *   {ns}:kpi:{program}:{period}                         HASH of program counters (SPEC §9)
  *   {ns}:deal:{deal_id}                                 STRING, the shared claim blob
  *
- * Scores and fields are absolute values, so writing them twice is harmless. The three
- * private keys of a partner are proc_partner.h's split state: a batch rewrites the core
- * blob and writes or deletes only the entries its journal names.
+ * Scores and fields are absolute values, so writing them twice is harmless. The state
+ * hash is proc_partner.h's split state: a batch rewrites the core field and writes or
+ * deletes only the entries its journal names. (Releases before the split stored a
+ * version-2 blob as a string at the same key.)
  */
 #ifndef CONS_LAYOUT_H
 #define CONS_LAYOUT_H
@@ -29,13 +29,14 @@
 
 #define CONS_KEY_CAP 1024
 
-/* Writes "{ns}:state:{partner}", "{ns}:ids:{partner}" and "{ns}:sales:{partner}" into key. */
+/* The state hash's field of the core blob; entry fields are 17 characters long. */
+#define CONS_LAYOUT_CORE_FIELD "c"
+
+/* Writes "{ns}:state:{partner}" into key. */
 void cons_layout_state_key(char *key, size_t cap, const char *ns, const char *partner_id);
-void cons_layout_ids_key(char *key, size_t cap, const char *ns, const char *partner_id);
-void cons_layout_sales_key(char *key, size_t cap, const char *ns, const char *partner_id);
 
 /* Adds the writes for one changed partner: its core blob and changed entries (all of them,
- * after deleting the stored ones, when e->state.rewrite is set), its partner hash, and its
+ * after deleting the key, when e->state.rewrite is set), its partner hash, and its
  * leaderboard rows for every period touched in this batch (e->rows). prog is the partner's program
  * (NULL for a partner that is not enrolled: then only the blob is written).
  * @returns 0 or -1 (ENOMEM). */

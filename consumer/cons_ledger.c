@@ -686,7 +686,7 @@ void cons_ledger_hash_free(cons_ledger_hash *h)
     }
     free(h->fields);
     free(h->values);
-    *h = (cons_ledger_hash){0, NULL, NULL};
+    *h = (cons_ledger_hash){0, NULL, NULL, false};
 }
 
 cons_ledger_status cons_ledger_get_hash(cons_ledger *l, const char *key, cons_ledger_hash *out)
@@ -695,7 +695,7 @@ cons_ledger_status cons_ledger_get_hash(cons_ledger *l, const char *key, cons_le
     const char *argv[2] = {"HGETALL", key};
     redisReply *r = NULL;
 
-    *out = (cons_ledger_hash){0, NULL, NULL};
+    *out = (cons_ledger_hash){0, NULL, NULL, false};
     if (key == NULL) {
         seterr(l->last_err, sizeof l->last_err, "get_hash: key is NULL");
         goto done;
@@ -703,6 +703,11 @@ cons_ledger_status cons_ledger_get_hash(cons_ledger *l, const char *key, cons_le
     r = ledger_call(l, 2, argv, NULL, l->last_err, sizeof l->last_err);
     if (r == NULL)
         goto done;
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "WRONGTYPE", 9) == 0) {
+        out->not_hash = true;
+        st = CONS_LEDGER_OK;
+        goto done;
+    }
     if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) {
         seterr(l->last_err, sizeof l->last_err, "HGETALL %s: %s", key,
                r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");

@@ -35,6 +35,7 @@
 #ifndef CONS_LEDGER_H
 #define CONS_LEDGER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -141,10 +142,11 @@ typedef struct {
     int n;
     cons_ledger_blob *fields;
     cons_ledger_blob *values;
+    bool not_hash;                   /* the key holds another type (n is 0) */
 } cons_ledger_hash;
 
-/* HGETALL key into *out (n 0 when the key is missing). On OK the caller owns *out; on
- * failure *out is empty and there is nothing to free. */
+/* HGETALL key into *out (n 0 when the key is missing or not a hash: see not_hash). On OK
+ * the caller owns *out; on failure *out is empty and there is nothing to free. */
 cons_ledger_status cons_ledger_get_hash(cons_ledger *l, const char *key, cons_ledger_hash *out);
 void cons_ledger_hash_free(cons_ledger_hash *h);
 

@@ -236,7 +236,9 @@ local function pi_commit(keys, args)
   if not n_ops then return fail('BADOP bad op count') end
 
   -- Parse the ops: whitelist and arity. ops[i] = { name, key, a = first arg index, m }
-  local ops, ai, ki = {}, 5 + 4 * n, 3
+  -- incr_keys: keys with an HINCRBY, the only ones whose HSET/HDEL fields the dry run
+  -- must follow (a partner's state hash gets many fields and never an HINCRBY).
+  local ops, ai, ki, incr_keys = {}, 5 + 4 * n, 3, {}
   for i = 1, n_ops do
     local name = args[ai]
     local op = { name = name, a = ai + 1 }
@@ -270,6 +272,7 @@ local function pi_commit(keys, args)
       if not args[ai + 1] or not is_int(inc) or math.abs(tonumber(inc)) > SAFE_INT then
         return fail('BADOP HINCRBY needs a field and an integer increment within +-(2^53-1)')
       end
+      if op.key then incr_keys[op.key] = true end
       ai = ai + 3
     elseif name == 'DEL' then
       op.key, ki = keys[ki], ki + 1
@@ -367,7 +370,9 @@ local function pi_commit(keys, args)
     elseif name == 'HDEL' then
       local s = st(k)
       if s.type ~= 'hash' and s.type ~= 'none' then return fail('BADOP HDEL on ' .. k .. ', a ' .. s.type) end
-      for j = 1, op.m do s.f[args[a + j]] = false end   -- a later HINCRBY starts from 0
+      if incr_keys[k] then
+        for j = 1, op.m do s.f[args[a + j]] = false end -- a later HINCRBY starts from 0
+      end
     elseif name == 'HSET' or name == 'HINCRBY' then
       local s = st(k)
       if s.type ~= 'hash' and s.type ~= 'none' then
@@ -375,7 +380,9 @@ local function pi_commit(keys, args)
       end
       s.type = 'hash'
       if name == 'HSET' then
-        for j = 0, op.m - 1 do s.f[args[a + 1 + 2 * j]] = args[a + 2 + 2 * j] end
+        if incr_keys[k] then
+          for j = 0, op.m - 1 do s.f[args[a + 1 + 2 * j]] = args[a + 2 + 2 * j] end
+        end
       else
         local field = args[a]
         local cur = s.f[field]

@@ -464,58 +464,63 @@ static int reject(cons_worker *w, part_state *ps, int t, const rd_kafka_message_
     return dead_letter(w, ps, rkm, reason, detail);
 }
 
-/* Adds the stored entries of one hash (ids or sales) to a partner decoded from its core.
- * @returns 0, or -1 with the failure reported. */
-static int load_entries(cons_worker *w, proc_partner *pt, const char *key)
+/* Decodes a partner's state hash: the core field first, then every entry. @returns 0, or
+ * -1 with the failure reported. */
+static int load_state_hash(cons_worker *w, proc_partner *pt, const cons_ledger_hash *h)
 {
-    cons_ledger_hash h;
-    int rc = -1;
-    if (cons_ledger_get_hash(w->ledger, key, &h) != CONS_LEDGER_OK) {
-        fail(w, "cannot load %s: %s", key, cons_ledger_last_error(w->ledger));
+    int core = -1;
+    for (int i = 0; i < h->n && core < 0; i++)
+        if (strcmp((const char *)h->fields[i].data, CONS_LAYOUT_CORE_FIELD) == 0)
+            core = i;
+    if (core < 0 || proc_partner_decode(pt, h->values[core].data, h->values[core].len) != 0 ||
+        pt->rewrite) {
+        fail(w, "stored state of partner %s is corrupt (or of a newer release)", pt->partner_id);
         return -1;
     }
-    for (int i = 0; i < h.n; i++)
-        if (proc_partner_load_entry(pt, (const char *)h.fields[i].data, h.fields[i].len,
-                                    h.values[i].data, h.values[i].len)) {
-            fail(w, "stored entry %s of %s is corrupt", (const char *)h.fields[i].data, key);
-            goto done;
+    for (int i = 0; i < h->n; i++)
+        if (i != core && proc_partner_load_entry(pt, (const char *)h->fields[i].data,
+                                                 h->fields[i].len, h->values[i].data,
+                                                 h->values[i].len)) {
+            fail(w, "stored entry %s of partner %s is corrupt", (const char *)h->fields[i].data,
+                 pt->partner_id);
+            return -1;
         }
-    rc = 0;
-done:
-    cons_ledger_hash_free(&h);
-    return rc;
+    if (proc_partner_load_done(pt)) {
+        fail(w, "stored entries of partner %s repeat", pt->partner_id);
+        return -1;
+    }
+    return 0;
 }
 
-/* @returns the cached partner, loading its state from the ledger on first sight: the core
- * blob, then (version 3) its entries. A partner without a blob has no entries either: the
- * three keys are only ever written together. */
+/* @returns the cached partner, loading its state from the ledger on first sight: the state
+ * hash, or the version-2 blob of an earlier release (a string at the same key), which the
+ * next commit of this partner migrates. */
 static cons_partner_entry *partner(cons_worker *w, const char *id, int32_t p)
 {
     cons_partner_entry *e = cons_partners_get(w->partners, id);
     char key[CONS_KEY_CAP];
+    cons_ledger_hash h = {0, NULL, NULL, false};
     cons_ledger_blob blob = {0};
 
     if (e != NULL)
         return e;
     cons_layout_state_key(key, sizeof key, w->cfg->redis_namespace, id);
     const char *keys[1] = {key};
-    if (cons_ledger_get_blobs(w->ledger, 1, keys, &blob) != CONS_LEDGER_OK) {
+    if (cons_ledger_get_hash(w->ledger, key, &h) != CONS_LEDGER_OK ||
+        (h.not_hash && cons_ledger_get_blobs(w->ledger, 1, keys, &blob) != CONS_LEDGER_OK)) {
         fail(w, "cannot load the state of partner %s: %s", id, cons_ledger_last_error(w->ledger));
-        return NULL;
+        goto done;
     }
     e = cons_partners_add(w->partners, id, p);
-    if (e == NULL) {
+    if (e == NULL)
         fail(w, "out of memory caching a partner");
-    } else if (blob.data && proc_partner_decode(&e->state, blob.data, blob.len) != 0) {
+    else if (h.n > 0)
+        load_state_hash(w, &e->state, &h);
+    else if (blob.data && (proc_partner_decode(&e->state, blob.data, blob.len) != 0 ||
+                           !e->state.rewrite))             /* a string holds version 2 only */
         fail(w, "stored state of partner %s is corrupt (or of a newer release)", id);
-    } else if (blob.data && !e->state.rewrite) {
-        cons_layout_ids_key(key, sizeof key, w->cfg->redis_namespace, id);
-        if (load_entries(w, &e->state, key) == 0) {
-            cons_layout_sales_key(key, sizeof key, w->cfg->redis_namespace, id);
-            if (load_entries(w, &e->state, key) == 0 && proc_partner_load_done(&e->state))
-                fail(w, "stored entries of partner %s repeat", id);
-        }
-    }
+done:
+    cons_ledger_hash_free(&h);
     free(blob.data);
     if (w->failed && e != NULL)
         cons_partners_drop(w->partners, id);

@@ -2,13 +2,13 @@
  * proc_partner.h — everything the rules remember about one partner.
  *
  * One worker owns a partner (co-partitioned inputs), so this state is cached in the
- * worker's memory. In Redis it is three keys, so that a batch writes what it changed and
- * not the partner's history (README "State layout"): a small core blob
- * (proc_partner_encode: totals, periods, certifications, PULSE statistics), one hash
- * entry per remembered event id or counted survey answer, and one hash entry per sale
- * still open to returns (proc_partner_encode_sale). The journal below lists the entries
- * changed since the worker last wrote them. The rules read and change the state; they
- * never see Redis.
+ * worker's memory. In Redis it is one hash, split so that a batch writes what it changed
+ * and not the partner's history (README "State layout"): a small core blob
+ * (proc_partner_encode: totals, periods, certifications, PULSE statistics) and one entry
+ * per remembered event id, counted survey answer and sale still open to returns
+ * (proc_partner_field, proc_partner_entry). The journal below lists the entries changed
+ * since the worker last wrote them. The rules read and change the state; they never see
+ * Redis.
  *
  * Ownership: a proc_partner owns its arrays; release them with proc_partner_clear().
  * All of them are plain arrays of plain values (no pointers inside), so a copy is a

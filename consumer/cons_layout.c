@@ -46,7 +46,7 @@ static int by_change(const void *a, const void *b)
 /* Every entry of a set as a change, for a whole rewrite. */
 static int all_entries(const proc_partner *pt, proc_change **out, int *n)
 {
-    int total = pt->n_seen + pt->n_responses + pt->n_sales, k = 0;
+    int total = pt->n_seen + pt->n_responses + pt->n_open, k = 0;
     *out = malloc((size_t)(total ? total : 1) * sizeof **out);
     if (*out == NULL)
         return -1;
@@ -54,8 +54,8 @@ static int all_entries(const proc_partner *pt, proc_change **out, int *n)
         (*out)[k++] = (proc_change){pt->seen[i].hash, PROC_SET_SEEN};
     for (int i = 0; i < pt->n_responses; i++)
         (*out)[k++] = (proc_change){pt->responses[i].hash, PROC_SET_RESPONSES};
-    for (int i = 0; i < pt->n_sales; i++)
-        (*out)[k++] = (proc_change){pt->sales[i].hash, PROC_SET_SALES};
+    for (int i = 0; i < pt->n_open; i++)
+        (*out)[k++] = (proc_change){pt->open[i].hash, PROC_SET_SALES};
     *n = k;
     return 0;
 }
@@ -95,6 +95,8 @@ static int classify(const proc_partner *pt, const uint8_t *core, size_t core_len
         if (i > 0 && c[i].set == c[i - 1].set && c[i].hash == c[i - 1].hash)
             continue;
         size_t len = proc_partner_entry(pt, (proc_entry_set)c[i].set, c[i].hash, val, sizeof val);
+        if (len == PROC_ENTRY_NOT_LOADED)
+            return -1;                /* a bug: what the journal names is always loaded */
         if (len == 0) {
             w->del[w->n_del++] = c[i];
         } else {

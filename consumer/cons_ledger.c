@@ -743,6 +743,38 @@ done:
     return st;
 }
 
+cons_ledger_status cons_ledger_get_field(cons_ledger *l, const char *key, const char *field,
+                                         cons_ledger_blob *out)
+{
+    cons_ledger_status st = CONS_LEDGER_ERROR;
+    const char *argv[3] = {"HGET", key, field};
+    redisReply *r = NULL;
+
+    *out = (cons_ledger_blob){NULL, 0};
+    if (key == NULL || field == NULL) {
+        seterr(l->last_err, sizeof l->last_err, "get_field: key or field is NULL");
+        goto done;
+    }
+    r = ledger_call(l, 3, argv, NULL, l->last_err, sizeof l->last_err);
+    if (r == NULL)
+        goto done;
+    if (r->type == REDIS_REPLY_STRING) {
+        if (!blob_copy(out, r)) {
+            seterr(l->last_err, sizeof l->last_err, "get_field: out of memory");
+            goto done;
+        }
+    } else if (r->type != REDIS_REPLY_NIL) {
+        seterr(l->last_err, sizeof l->last_err, "HGET %s %s: %s", key, field,
+               r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        goto done;
+    }
+    st = CONS_LEDGER_OK;
+done:
+    if (r != NULL)
+        freeReplyObject(r);
+    return st;
+}
+
 /* ---- acquire and trim ------------------------------------------------------------- */
 
 cons_ledger_status cons_ledger_acquire(cons_ledger *l, int32_t p, int64_t *token,

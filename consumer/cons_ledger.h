@@ -150,6 +150,11 @@ typedef struct {
 cons_ledger_status cons_ledger_get_hash(cons_ledger *l, const char *key, cons_ledger_hash *out);
 void cons_ledger_hash_free(cons_ledger_hash *h);
 
+/* HGET key field into *out (data NULL when the field or key is missing). On OK the caller
+ * owns out->data. */
+cons_ledger_status cons_ledger_get_field(cons_ledger *l, const char *key, const char *field,
+                                         cons_ledger_blob *out);
+
 /* ---- batches -------------------------------------------------------------------- */
 
 /* A reusable argument list for one pi_commit call. All bytes passed in are copied, so

@@ -100,12 +100,15 @@ size_t cons_metrics_format(const cons_metrics *m, const char *worker_id, char *b
         "# HELP pi_evicted_partners_total Partners dropped from the cache (cache.max_partners).\n"
         "# TYPE pi_evicted_partners_total counter\n"
         "pi_evicted_partners_total{worker=\"%s\"} %" PRIu64 "\n"
+        "# HELP pi_sales_loaded_total Sale records read from Redis for a return.\n"
+        "# TYPE pi_sales_loaded_total counter\n"
+        "pi_sales_loaded_total{worker=\"%s\"} %" PRIu64 "\n"
         "# HELP pi_last_batch_commit_ms Ledger call plus Kafka transaction of the last batch.\n"
         "# TYPE pi_last_batch_commit_ms gauge\npi_last_batch_commit_ms{worker=\"%s\"} %.3f\n",
         worker_id, m->events, worker_id, m->dead_letters, worker_id, m->duplicates, worker_id,
         m->payouts, worker_id, m->alerts, worker_id, m->batches, worker_id,
         m->reconciled_entries, worker_id, m->owned_partitions, worker_id, m->cached_partners,
-        worker_id, m->evicted_partners, worker_id, m->last_batch_ms);
+        worker_id, m->evicted_partners, worker_id, m->sales_loaded, worker_id, m->last_batch_ms);
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 

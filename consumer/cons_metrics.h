@@ -29,6 +29,7 @@ typedef struct {
     bool reconcile_pending;
     size_t cached_partners;
     uint64_t evicted_partners;       /* dropped from the cache by cache.max_partners */
+    uint64_t sales_loaded;           /* sale records read from Redis for a return */
     double last_batch_ms;            /* ledger + transaction time of the last batch */
 } cons_metrics;
 

@@ -527,6 +527,38 @@ done:
     return w->failed ? NULL : e;
 }
 
+/* A return names a sale whose record is in Redis only (open sales are not held in memory):
+ * loads it so the rules can apply the return. @returns 0, or -1 with the failure
+ * reported. */
+static int load_returned_sale(cons_worker *w, cons_partner_entry *e, const proc_event *ev)
+{
+    char key[CONS_KEY_CAP], field[PROC_FIELD_CAP];
+    cons_ledger_blob val = {0};
+    proc_sale_payout *payouts;
+    if (ev->type != PROC_EVENT_SALE || ev->u.sale.kind != PROC_SALE_RETURN ||
+        !ev->u.sale.has_original_event_id)
+        return 0;
+    uint64_t h = proc_hash64(ev->u.sale.original_event_id);
+    if (!proc_partner_sale_open(&e->state, h) || proc_partner_sale(&e->state, h, &payouts))
+        return 0;
+    cons_layout_state_key(key, sizeof key, w->cfg->redis_namespace, e->state.partner_id);
+    proc_partner_field(PROC_SET_SALES, h, field);
+    if (cons_ledger_get_field(w->ledger, key, field, &val) != CONS_LEDGER_OK) {
+        fail(w, "cannot load sale %s of partner %s: %s", ev->u.sale.original_event_id,
+             e->state.partner_id, cons_ledger_last_error(w->ledger));
+        return -1;
+    }
+    w->stats.sales_loaded++;
+    int rc = 0;
+    if (val.data == NULL || proc_partner_load_sale(&e->state, h, val.data, val.len)) {
+        fail(w, "stored sale %s of partner %s is %s", field, e->state.partner_id,
+             val.data ? "corrupt" : "missing");
+        rc = -1;
+    }
+    free(val.data);
+    return rc;
+}
+
 /* @returns the deal id an event needs the claim record of, or NULL (SPEC §6.7). */
 static const char *event_deal_id(const proc_event *ev)
 {
@@ -657,6 +689,8 @@ static int process_record(cons_worker *w, const rd_kafka_message_t *rkm)
     cons_partner_entry *e = partner(w, w->ev.partner_id, p);
     if (e == NULL)
         return -1;
+    if (load_returned_sale(w, e, &w->ev))
+        return -1;
     take(w, ps, t, rkm->offset);
     if (proc_apply(&w->catalog, &e->state, &w->ev, de ? &de->deal : NULL, &w->out) != 0) {
         /* The partner may be half changed: forget the whole batch (which drops it and every
@@ -771,7 +805,8 @@ static int ledger_answered(cons_worker *w, int32_t p, cons_ledger_status st, int
     for (int i = 0; i < ps->n_dirty; i++) {
         ps->dirty[i]->dirty = false;
         ps->dirty[i]->n_rows = 0;
-        proc_partner_journal_reset(&ps->dirty[i]->state);   /* Redis has the entries */
+        proc_partner_journal_reset(&ps->dirty[i]->state);   /* Redis has the entries, */
+        proc_partner_forget_sales(&ps->dirty[i]->state);    /* and the sale records */
     }
     ps->n_dirty = 0;
     ps->kpis.n = 0;

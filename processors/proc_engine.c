@@ -134,6 +134,6 @@ int proc_apply(const proc_catalog *cat, proc_partner *pt, const proc_event *ev, 
     out->changed = true;
     /* Pruning is O(state); doing it every 64 remembered ids keeps it off the hot path. */
     if ((pt->n_seen & 63) == 0 && (c.prog || (c.prog = proc_catalog_find(cat, pt->program_id))))
-        proc_partner_prune(pt, cat->replay_horizon_ms, c.prog);
+        return proc_partner_prune(pt, cat->replay_horizon_ms, c.prog);
     return 0;
 }

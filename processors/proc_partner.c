@@ -45,6 +45,7 @@ void proc_partner_clear(proc_partner *pt)
     free(pt->periods);
     free(pt->seen);
     free(pt->certs);
+    free(pt->open);
     free(pt->sales);
     free(pt->sale_payouts);
     free(pt->responses);
@@ -76,6 +77,7 @@ int proc_partner_copy(proc_partner *dst, const proc_partner *src)
     tmp.periods = NULL;
     tmp.seen = NULL;
     tmp.certs = NULL;
+    tmp.open = NULL;
     tmp.sales = NULL;
     tmp.sale_payouts = NULL;
     tmp.responses = NULL;
@@ -86,6 +88,8 @@ int proc_partner_copy(proc_partner *dst, const proc_partner *src)
         dup_array((void **)&tmp.seen, &tmp.cap_seen, src->seen, src->n_seen, sizeof *tmp.seen) ||
         dup_array((void **)&tmp.certs, &tmp.cap_certs, src->certs, src->n_certs,
                   sizeof *tmp.certs) ||
+        dup_array((void **)&tmp.open, &tmp.cap_open, src->open, src->n_open,
+                  sizeof *tmp.open) ||
         dup_array((void **)&tmp.sales, &tmp.cap_sales, src->sales, src->n_sales,
                   sizeof *tmp.sales) ||
         dup_array((void **)&tmp.sale_payouts, &tmp.cap_sale_payouts, src->sale_payouts,
@@ -137,23 +141,22 @@ proc_period_state *proc_partner_add_period(proc_partner *pt, int32_t key)
 
 /* ---- the journal ------------------------------------------------------------------ */
 
-/* Notes a changed entry. Without room the partner is marked for a whole rewrite, which
- * writes the same result, so a change is never lost. */
-static void journal(proc_partner *pt, proc_entry_set set, uint64_t hash)
+/* Notes a changed entry (not needed while the whole partner is to be rewritten).
+ * @returns 0 or -1 (ENOMEM: the caller fails, and the worker drops the partner). */
+static int journal(proc_partner *pt, proc_entry_set set, uint64_t hash)
 {
     if (pt->rewrite)
-        return;
+        return 0;
     if (proc_reserve((void **)&pt->changes, &pt->cap_changes, pt->n_changes + 1,
-                     sizeof *pt->changes)) {
-        pt->rewrite = true;
-        return;
-    }
+                     sizeof *pt->changes))
+        return -1;
     pt->changes[pt->n_changes++] = (proc_change){hash, (int32_t)set};
+    return 0;
 }
 
-void proc_partner_sale_changed(proc_partner *pt, uint64_t hash)
+int proc_partner_sale_changed(proc_partner *pt, uint64_t hash)
 {
-    journal(pt, PROC_SET_SALES, hash);
+    return journal(pt, PROC_SET_SALES, hash);
 }
 
 void proc_partner_journal_reset(proc_partner *pt)
@@ -208,9 +211,7 @@ int proc_partner_remember(proc_partner *pt, uint64_t hash, int64_t occurred_at)
     int n = pt->n_seen;
     if (set_add(&pt->seen, &pt->n_seen, &pt->cap_seen, hash, occurred_at))
         return -1;
-    if (pt->n_seen != n)
-        journal(pt, PROC_SET_SEEN, hash);
-    return 0;
+    return pt->n_seen != n ? journal(pt, PROC_SET_SEEN, hash) : 0;
 }
 
 bool proc_partner_responded(const proc_partner *pt, uint64_t hash)
@@ -223,9 +224,7 @@ int proc_partner_add_response(proc_partner *pt, uint64_t hash, int64_t occurred_
     int n = pt->n_responses;
     if (set_add(&pt->responses, &pt->n_responses, &pt->cap_responses, hash, occurred_at))
         return -1;
-    if (pt->n_responses != n)
-        journal(pt, PROC_SET_RESPONSES, hash);
-    return 0;
+    return pt->n_responses != n ? journal(pt, PROC_SET_RESPONSES, hash) : 0;
 }
 
 bool proc_partner_has_cert(const proc_partner *pt, uint64_t hash)
@@ -263,10 +262,16 @@ proc_sale_record *proc_partner_sale(const proc_partner *pt, uint64_t hash,
     return NULL;
 }
 
+bool proc_partner_sale_open(const proc_partner *pt, uint64_t hash)
+{
+    return set_has(pt->open, pt->n_open, hash);
+}
+
 int proc_partner_add_sale(proc_partner *pt, const proc_sale_record *rec,
                           const proc_sale_payout *payouts)
 {
-    if (proc_reserve((void **)&pt->sales, &pt->cap_sales, pt->n_sales + 1, sizeof *pt->sales) ||
+    if (set_add(&pt->open, &pt->n_open, &pt->cap_open, rec->hash, rec->occurred_at) ||
+        proc_reserve((void **)&pt->sales, &pt->cap_sales, pt->n_sales + 1, sizeof *pt->sales) ||
         proc_reserve((void **)&pt->sale_payouts, &pt->cap_sale_payouts,
                      pt->n_sale_payouts + rec->n_payouts, sizeof *pt->sale_payouts))
         return -1;
@@ -275,8 +280,7 @@ int proc_partner_add_sale(proc_partner *pt, const proc_sale_record *rec,
                (size_t)rec->n_payouts * sizeof *payouts);
     pt->n_sale_payouts += rec->n_payouts;
     pt->sales[pt->n_sales++] = *rec;
-    journal(pt, PROC_SET_SALES, rec->hash);
-    return 0;
+    return journal(pt, PROC_SET_SALES, rec->hash);
 }
 
 /* ---- PULSE statistics -------------------------------------------------------------- */
@@ -321,23 +325,31 @@ static int64_t open_from_ms(const proc_partner *pt, const proc_program *prog)
     return proc_period_start_ms(prog->period, key);
 }
 
-static void prune_set(proc_partner *pt, proc_entry_set which, proc_seen *set, int *n,
-                      int64_t horizon_ms, int64_t open_from)
+static int prune_set(proc_partner *pt, proc_entry_set which, proc_seen *set, int *n,
+                     int64_t horizon_ms, int64_t open_from)
 {
-    int keep = 0;
+    int keep = 0, rc = 0;
     for (int i = 0; i < *n; i++)
         if (set[i].occurred_at >= pt->latest_seen_ms - horizon_ms ||
             set[i].occurred_at >= open_from)
             set[keep++] = set[i];
         else
-            journal(pt, which, set[i].hash);
+            rc |= journal(pt, which, set[i].hash);
     *n = keep;
+    return rc;
 }
 
-static void prune_sales(proc_partner *pt, const proc_program *prog, int64_t open_from)
+static int prune_sales(proc_partner *pt, const proc_program *prog, int64_t open_from)
 {
     int64_t window = (int64_t)prog->return_window_days * PROC_MS_PER_DAY;
-    int keep = 0, from = 0, to = 0;
+    int keep = 0, from = 0, to = 0, rc = 0;
+    for (int i = 0; i < pt->n_open; i++)
+        if (pt->open[i].occurred_at + window >= open_from)
+            pt->open[keep++] = pt->open[i];
+        else
+            rc |= journal(pt, PROC_SET_SALES, pt->open[i].hash);
+    pt->n_open = keep;
+    keep = 0;
     for (int i = 0; i < pt->n_sales; i++) {
         proc_sale_record rec = pt->sales[i];
         if (rec.occurred_at + window >= open_from) {
@@ -345,21 +357,32 @@ static void prune_sales(proc_partner *pt, const proc_program *prog, int64_t open
                     (size_t)rec.n_payouts * sizeof *pt->sale_payouts);
             to += rec.n_payouts;
             pt->sales[keep++] = rec;
-        } else {
-            journal(pt, PROC_SET_SALES, rec.hash);
         }
         from += rec.n_payouts;
     }
     pt->n_sales = keep;
     pt->n_sale_payouts = to;
+    return rc;
 }
 
-void proc_partner_prune(proc_partner *pt, int64_t horizon_ms, const proc_program *prog)
+void proc_partner_forget_sales(proc_partner *pt)
+{
+    /* Freed, not just emptied: a busy batch may have loaded many. */
+    free(pt->sales);
+    free(pt->sale_payouts);
+    pt->sales = NULL;
+    pt->sale_payouts = NULL;
+    pt->n_sales = pt->cap_sales = 0;
+    pt->n_sale_payouts = pt->cap_sale_payouts = 0;
+}
+
+int proc_partner_prune(proc_partner *pt, int64_t horizon_ms, const proc_program *prog)
 {
     int64_t open_from = open_from_ms(pt, prog);
-    prune_set(pt, PROC_SET_SEEN, pt->seen, &pt->n_seen, horizon_ms, open_from);
-    prune_set(pt, PROC_SET_RESPONSES, pt->responses, &pt->n_responses, horizon_ms, open_from);
-    prune_sales(pt, prog, open_from);
+    int rc = prune_set(pt, PROC_SET_SEEN, pt->seen, &pt->n_seen, horizon_ms, open_from) |
+             prune_set(pt, PROC_SET_RESPONSES, pt->responses, &pt->n_responses, horizon_ms,
+                       open_from) |
+             prune_sales(pt, prog, open_from);
 
     int drop = 0;
     while (drop < pt->n_periods - 1 &&
@@ -376,4 +399,5 @@ void proc_partner_prune(proc_partner *pt, int64_t horizon_ms, const proc_program
         if (proc_partner_period(pt, pt->pulse[i].period_key) != NULL)
             pt->pulse[keep++] = pt->pulse[i];
     pt->n_pulse = keep;
+    return rc;
 }

@@ -119,10 +119,18 @@ typedef struct {
     int cap_certs;
     uint64_t *certs;
 
-    /* Sales open to returns, in the order they were applied. Their payouts are one flat
-     * array in the same order (record i owns the n_payouts entries after those of records
-     * 0..i-1), so the state stays a set of plain arrays: copied, pruned and encoded
-     * without per-record allocations. */
+    /* Sales open to returns (SPEC §6.11): every one is in `open` (hash, occurred_at;
+     * sorted by hash), which is all that pruning needs. Their records (amount, returned
+     * share, payouts) are in `sales` only while needed: a sale recorded since the last
+     * write, one a return is about to name (the worker fetches it from Redis first,
+     * proc_partner_load_sale), or all of them after a version-2 blob. The worker forgets
+     * them after each write (proc_partner_forget_sales), so memory holds 16 bytes per open
+     * sale, not its payouts. The payouts are one flat array in record order (record i
+     * owns the n_payouts entries after those of records 0..i-1), so the state stays a set
+     * of plain arrays: copied, pruned and encoded without per-record allocations. */
+    int n_open;
+    int cap_open;
+    proc_seen *open;
     int n_sales;
     int cap_sales;
     proc_sale_record *sales;
@@ -175,19 +183,23 @@ int proc_partner_remember(proc_partner *pt, uint64_t hash, int64_t occurred_at);
 bool proc_partner_has_cert(const proc_partner *pt, uint64_t hash);
 int proc_partner_add_cert(proc_partner *pt, uint64_t hash);
 
-/* @returns the recorded sale with this event id hash and sets *payouts to its first
- * payout, or NULL when the sale is not (or no longer) recorded. The pointers stay valid
- * until the next change of the sales. */
+/* @returns the loaded record of the sale with this event id hash and sets *payouts to its
+ * first payout, or NULL when it is not loaded (see proc_partner_sale_open). The pointers
+ * stay valid until the next change of the sales. */
 proc_sale_record *proc_partner_sale(const proc_partner *pt, uint64_t hash,
                                     proc_sale_payout **payouts);
 
-/* Appends a sale record (rec->n_payouts payouts copied from `payouts`).
- * @returns 0 or -1 (ENOMEM, nothing added). */
+/* True when the sale is open to returns (recorded, not pruned), loaded or not. */
+bool proc_partner_sale_open(const proc_partner *pt, uint64_t hash);
+
+/* Appends a sale record (rec->n_payouts payouts copied from `payouts`), opens it and
+ * journals it. @returns 0 or -1 (ENOMEM). */
 int proc_partner_add_sale(proc_partner *pt, const proc_sale_record *rec,
                           const proc_sale_payout *payouts);
 
-/* Journals that the sale record `hash` changed (a return updated returned_minor). */
-void proc_partner_sale_changed(proc_partner *pt, uint64_t hash);
+/* Journals that the sale record `hash` changed (a return updated returned_minor).
+ * @returns 0 or -1 (ENOMEM). */
+int proc_partner_sale_changed(proc_partner *pt, uint64_t hash);
 
 /* Forgets the journal (the changes are written) and clears `rewrite`. */
 void proc_partner_journal_reset(proc_partner *pt);
@@ -215,7 +227,10 @@ proc_pulse_stat *proc_partner_add_pulse(proc_partner *pt, int32_t period_key, ui
  *    could still use it would be LATE_EVENT. (Dropping it as soon as the watermark passes
  *    occurred_at + return_window_days would refuse a late return the window allows.) */
 struct proc_program;
-void proc_partner_prune(proc_partner *pt, int64_t horizon_ms, const struct proc_program *prog);
+int proc_partner_prune(proc_partner *pt, int64_t horizon_ms, const struct proc_program *prog);
+
+/* Drops the loaded sale records (they are in Redis): call after the partner was written. */
+void proc_partner_forget_sales(proc_partner *pt);
 
 /* Serialises the partner's core (everything but the entry sets) into a newly malloc'd
  * buffer (*out, *out_len); the caller frees it. The format is versioned (version 3);
@@ -236,18 +251,27 @@ int proc_partner_decode(proc_partner *pt, const uint8_t *buf, size_t len);
 void proc_partner_field(proc_entry_set set, uint64_t hash, char field[PROC_FIELD_CAP]);
 
 /* The value of entry `hash` of `set` as it is now, into buf (cap >= PROC_ENTRY_MAX)
- * @returns its length, or 0 when the partner has no such entry (delete it). */
+ * @returns its length, 0 when the partner has no such entry (delete it), or
+ * PROC_ENTRY_NOT_LOADED for an open sale whose record is not loaded (a journaled sale
+ * always is: it was just recorded or returned). */
 #define PROC_ENTRY_MAX (64 + PROC_MAX_SALE_PAYOUTS * (12 + PROC_ID_CAP))
+#define PROC_ENTRY_NOT_LOADED ((size_t)-1)
 size_t proc_partner_entry(const proc_partner *pt, proc_entry_set set, uint64_t hash,
                           uint8_t *buf, size_t cap);
 
-/* Adds one stored entry to a partner decoded from a version-3 blob. Entries come in any
- * order; call proc_partner_load_done after the last. @returns 0, or -1 when the field or
- * value is malformed or ENOMEM. */
+/* Adds one stored entry to a partner decoded from a version-3 blob: an id or answer, or a
+ * sale to `open` (its record is checked, not kept). Entries come in any order; call
+ * proc_partner_load_done after the last. @returns 0, or -1 when the field or value is
+ * malformed or ENOMEM. */
 int proc_partner_load_entry(proc_partner *pt, const char *field, size_t field_len,
                             const uint8_t *val, size_t val_len);
 /* Sorts the sets and checks them. @returns 0, or -1 on duplicate entries. */
 int proc_partner_load_done(proc_partner *pt);
+
+/* Loads the record of an open sale (the value of its entry) so a return can use it; a
+ * record already loaded is kept as it is. @returns 0, or -1 when the sale is not open,
+ * the value is malformed, or ENOMEM. */
+int proc_partner_load_sale(proc_partner *pt, uint64_t hash, const uint8_t *val, size_t len);
 
 /* 64-bit FNV-1a over a string; stable across builds and machines. */
 uint64_t proc_hash64(const char *s);

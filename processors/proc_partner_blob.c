@@ -165,12 +165,25 @@ static void get_sale(proc_blob_reader *r, proc_partner *pt, uint64_t hash)
     }
 }
 
+static int sort_set(proc_seen *set, int n);
+
+/* Version 2's sale records: all loaded, and all open. */
 static void get_sales(proc_blob_reader *r, proc_partner *pt)
 {
     uint64_t n = proc_blob_get_u64(r);
     r->failed |= n > (uint64_t)(r->end - r->p);      /* every record takes bytes */
     for (uint64_t i = 0; i < n && !r->failed; i++)
         get_sale(r, pt, proc_blob_get_u64(r));
+    if (r->failed || pt->n_sales == 0)
+        return;
+    if (proc_reserve((void **)&pt->open, &pt->cap_open, pt->n_sales, sizeof *pt->open)) {
+        r->failed = 1;
+        return;
+    }
+    for (int i = 0; i < pt->n_sales; i++)
+        pt->open[i] = (proc_seen){pt->sales[i].hash, pt->sales[i].occurred_at};
+    pt->n_open = pt->n_sales;
+    r->failed |= sort_set(pt->open, pt->n_open);
 }
 
 static void get_pulse(proc_blob_reader *r, proc_partner *pt)
@@ -272,8 +285,10 @@ size_t proc_partner_entry(const proc_partner *pt, proc_entry_set set, uint64_t h
     if (set == PROC_SET_SALES) {
         const proc_sale_payout *p;
         const proc_sale_record *s = find_sale(pt, hash, &p);
-        if (s == NULL)
+        if (!proc_partner_sale_open(pt, hash))
             return 0;
+        if (s == NULL)
+            return PROC_ENTRY_NOT_LOADED;
         proc_blob_writer w = {0};
         put_sale(&w, s, p);
         size_t n = w.failed || w.len > cap ? 0 : w.len;
@@ -329,9 +344,19 @@ int proc_partner_load_entry(proc_partner *pt, const char *field, size_t field_le
         hash = hash << 4 | (uint64_t)d;
     }
     if (field[0] == 's') {
+        /* The record is parsed to check it, then only (hash, occurred_at) is kept. */
         proc_blob_reader r = {val, val + val_len, 0};
+        int n = pt->n_sales;
         get_sale(&r, pt, hash);
-        return r.failed || r.p != r.end ? -1 : 0;
+        if (pt->n_sales == n)
+            return -1;
+        proc_sale_record rec = pt->sales[--pt->n_sales];
+        pt->n_sale_payouts -= rec.n_payouts;
+        if (r.p != r.end ||
+            proc_reserve((void **)&pt->open, &pt->cap_open, pt->n_open + 1, sizeof *pt->open))
+            return -1;
+        pt->open[pt->n_open++] = (proc_seen){hash, rec.occurred_at};
+        return 0;
     }
     proc_seen **set = field[0] == 'e' ? &pt->seen : field[0] == 'r' ? &pt->responses : NULL;
     int *n = field[0] == 'e' ? &pt->n_seen : &pt->n_responses;
@@ -364,5 +389,30 @@ static int sort_set(proc_seen *set, int n)
 
 int proc_partner_load_done(proc_partner *pt)
 {
-    return sort_set(pt->seen, pt->n_seen) || sort_set(pt->responses, pt->n_responses) ? -1 : 0;
+    return sort_set(pt->seen, pt->n_seen) || sort_set(pt->responses, pt->n_responses) ||
+                   sort_set(pt->open, pt->n_open)
+               ? -1
+               : 0;
+}
+
+int proc_partner_load_sale(proc_partner *pt, uint64_t hash, const uint8_t *val, size_t len)
+{
+    proc_sale_payout *p;
+    if (!proc_partner_sale_open(pt, hash))
+        return -1;
+    if (proc_partner_sale(pt, hash, &p) != NULL)
+        return 0;
+    proc_blob_reader r = {val, val + len, 0};
+    int n = pt->n_sales;
+    get_sale(&r, pt, hash);
+    if (pt->n_sales == n)
+        return -1;
+    /* The record must be the one the index knows (same instant), or it is not ours. */
+    int at = set_index(pt->open, pt->n_open, hash);
+    if (r.p != r.end || pt->sales[n].occurred_at != pt->open[at].occurred_at) {
+        pt->n_sale_payouts -= pt->sales[n].n_payouts;
+        pt->n_sales = n;
+        return -1;
+    }
+    return 0;
 }

@@ -32,6 +32,8 @@ int proc_rule_return(proc_rule_ctx *c, int64_t amount)
     proc_sale_record *rec = proc_partner_sale(c->pt, proc_hash64(s->original_event_id), &payouts);
     int64_t window = (int64_t)c->prog->return_window_days * PROC_MS_PER_DAY;  /* inclusive */
 
+    if (rec == NULL && proc_partner_sale_open(c->pt, proc_hash64(s->original_event_id)))
+        return -1;                  /* the caller did not load it: an error, not a verdict */
     if (rec == NULL)
         PROC_DEAD_LETTER(c, PROC_DLQ_RETURN_INVALID, "original_event_id %s is not a sale of "
                          "partner %s open to returns (unknown, another partner's, not a SALE, "
@@ -61,7 +63,8 @@ int proc_rule_return(proc_rule_ctx *c, int64_t amount)
     int eff = proc_effective_tier(ps);
     int64_t returned_before = rec->returned_minor;
     rec->returned_minor += amount;
-    proc_partner_sale_changed(c->pt, rec->hash);
+    if (proc_partner_sale_changed(c->pt, rec->hash))
+        return -1;
     if (proc_outputs_touch(c->out, key) || proc_rule_kpi(c, key, "revenue_minor", -amount))
         return -1;
 

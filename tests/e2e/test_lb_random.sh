@@ -50,10 +50,14 @@ port=$(free_port)
 start w1 --batch.max_events=13 --cache.max_partners=20 --metrics.port="$port"
 feed "$tmp/part-2-registrations.jsonl"
 feed "$tmp/part-2-sales.jsonl"
-evicted=$(http_get "http://127.0.0.1:$port/metrics" | awk '/^pi_evicted_partners_total/ {print $2}')
+metrics=$(http_get "http://127.0.0.1:$port/metrics")
+evicted=$(awk '/^pi_evicted_partners_total/ {print $2}' <<<"$metrics")
 [ "${evicted:-0}" -gt 0 ] || fail "part 2: the 20-partner cache evicted nothing (${evicted:-no metric})"
+# Open sales live in Redis only: every return of a sale from an earlier batch read it back.
+loaded=$(awk '/^pi_sales_loaded_total/ {print $2}' <<<"$metrics")
+[ "${loaded:-0}" -gt 0 ] || fail "part 2: no return read its sale from Redis (${loaded:-no metric})"
 stop_all
-say "part 2 consumed in batches of up to 13 events, $evicted partners evicted from a 20-partner cache"
+say "part 2 consumed in batches of up to 13 events, $evicted partners evicted from a 20-partner cache, $loaded sale records read back for returns"
 
 start w1
 feed "$tmp/part-3-registrations.jsonl"

@@ -360,7 +360,7 @@ static inline void fx_add_entries(fx_blob *b, const proc_partner *pt, proc_entry
 }
 static inline uint64_t fx_seen_hash(const proc_partner *pt, int i) { return pt->seen[i].hash; }
 static inline uint64_t fx_resp_hash(const proc_partner *pt, int i) { return pt->responses[i].hash; }
-static inline uint64_t fx_sale_hash(const proc_partner *pt, int i) { return pt->sales[i].hash; }
+static inline uint64_t fx_sale_hash(const proc_partner *pt, int i) { return pt->open[i].hash; }
 
 /* The whole stored state of a partner as one byte string, for comparisons: the core blob
  * and then every entry (field, 2-byte length, value) as the worker writes them. */
@@ -374,12 +374,14 @@ static inline fx_blob fx_encode(const proc_partner *pt)
     free(core);
     fx_add_entries(&b, pt, PROC_SET_SEEN, pt->n_seen, fx_seen_hash);
     fx_add_entries(&b, pt, PROC_SET_RESPONSES, pt->n_responses, fx_resp_hash);
-    fx_add_entries(&b, pt, PROC_SET_SALES, pt->n_sales, fx_sale_hash);
+    fx_add_entries(&b, pt, PROC_SET_SALES, pt->n_open, fx_sale_hash);
     return b;
 }
 
 /* Stores `src` as the worker would (core blob, every entry) and loads it into `dst` as
- * the worker would (decode, load_entry each, load_done). @returns 0 or -1. */
+ * the worker would (decode, load_entry each, load_done), then loads the records of the
+ * sales `src` has loaded, in its order, as the worker does before a return.
+ * @returns 0 or -1. */
 static inline int fx_store_load(const proc_partner *src, proc_partner *dst)
 {
     static uint8_t val[PROC_ENTRY_MAX];
@@ -392,7 +394,7 @@ static inline int fx_store_load(const proc_partner *src, proc_partner *dst)
     struct { proc_entry_set set; int n; uint64_t (*hash_of)(const proc_partner *, int); } sets[] = {
         {PROC_SET_SEEN, src->n_seen, fx_seen_hash},
         {PROC_SET_RESPONSES, src->n_responses, fx_resp_hash},
-        {PROC_SET_SALES, src->n_sales, fx_sale_hash}};
+        {PROC_SET_SALES, src->n_open, fx_sale_hash}};
     for (int s = 0; s < 3 && rc == 0; s++)
         for (int i = 0; i < sets[s].n && rc == 0; i++) {
             uint64_t h = sets[s].hash_of(src, i);
@@ -400,7 +402,12 @@ static inline int fx_store_load(const proc_partner *src, proc_partner *dst)
             proc_partner_field(sets[s].set, h, field);
             rc = proc_partner_load_entry(dst, field, strlen(field), val, n);
         }
-    return rc ? rc : proc_partner_load_done(dst);
+    rc = rc ? rc : proc_partner_load_done(dst);
+    for (int i = 0; i < src->n_sales && rc == 0; i++) {
+        size_t n = proc_partner_entry(src, PROC_SET_SALES, src->sales[i].hash, val, sizeof val);
+        rc = proc_partner_load_sale(dst, src->sales[i].hash, val, n);
+    }
+    return rc;
 }
 
 /* Applies w->ev to `pt` and asserts it is dead-lettered for `reason`, with nothing

@@ -43,6 +43,11 @@ static void expect_same_partner(const proc_partner *a, const proc_partner *b)
     assert_int_equal(a->n_certs, b->n_certs);
     for (int i = 0; i < a->n_certs; i++)
         assert_true(a->certs[i] == b->certs[i]);
+    assert_int_equal(a->n_open, b->n_open);
+    for (int i = 0; i < a->n_open; i++) {
+        assert_true(a->open[i].hash == b->open[i].hash);
+        assert_i64(a->open[i].occurred_at, b->open[i].occurred_at);
+    }
     assert_int_equal(a->n_sales, b->n_sales);
     for (int i = 0; i < a->n_sales; i++) {
         const proc_sale_record *x = &a->sales[i], *y = &b->sales[i];
@@ -559,13 +564,35 @@ static void test_bad_entries_rejected(void **state)
         free(cut);
         if (rc != -1)
             fail_msg("a sale entry cut to %zu of %zu bytes was accepted", len, n);
-        assert_int_equal(pt.n_sales, 0);
+        assert_int_equal(pt.n_open, 0);
     }
-    assert_int_equal(proc_partner_load_entry(&pt, field, strlen(field), val, n), 0);
-    assert_int_equal(pt.n_sales, 1);
+    /* A loaded entry opens the sale; its record stays in Redis until a return needs it. */
     proc_sale_payout *pp;
+    assert_int_equal(proc_partner_load_entry(&pt, field, strlen(field), val, n), 0);
+    assert_int_equal(proc_partner_load_done(&pt), 0);
+    assert_int_equal(pt.n_open, 1);
+    assert_int_equal(pt.n_sales, 0);
+    assert_true(proc_partner_sale_open(&pt, rec->hash));
+    assert_null(proc_partner_sale(&pt, rec->hash, &pp));
+    assert_int_equal(proc_partner_entry(&pt, PROC_SET_SALES, rec->hash, val, sizeof val),
+                     PROC_ENTRY_NOT_LOADED);
+    n = proc_partner_entry(&w->pt, PROC_SET_SALES, rec->hash, val, sizeof val);
+    for (size_t len = 0; len < n; len++)
+        assert_int_equal(proc_partner_load_sale(&pt, rec->hash, val, len), -1);
+    assert_int_equal(proc_partner_load_sale(&pt, rec->hash + 1, val, n), -1);   /* not open */
+    uint8_t other[PROC_ENTRY_MAX];                  /* another sale's record: its instant differs */
+    size_t on = proc_partner_entry(&w->pt, PROC_SET_SALES, w->pt.sales[0].hash, other, sizeof other);
+    assert_int_equal(proc_partner_load_sale(&pt, rec->hash, other, on), -1);
+    assert_int_equal(pt.n_sales, 0);
+    assert_int_equal(proc_partner_load_sale(&pt, rec->hash, val, n), 0);
+    assert_int_equal(proc_partner_load_sale(&pt, rec->hash, val, n), 0);        /* kept */
+    assert_int_equal(pt.n_sales, 1);
     assert_non_null(proc_partner_sale(&pt, rec->hash, &pp));
     assert_i64(pt.sales[0].returned_minor, 1000000);
+    proc_partner_forget_sales(&pt);
+    assert_int_equal(pt.n_sales, 0);
+    assert_int_equal(pt.n_sale_payouts, 0);
+    assert_true(proc_partner_sale_open(&pt, rec->hash));
 
     static const struct { const char *field, *value; } bad[] = {
         {"e000000000000000", "1"},            /* 15 hex digits */
@@ -649,6 +676,43 @@ static void test_journal(void **state)
     proc_partner_clear(&copy);
 }
 
+/* A return of an open sale whose record is not loaded is an error the caller made (the
+ * worker loads it first), never a dead letter; once loaded, the return claws back what
+ * it claws back from a partner that never left memory, and the journal names the sale. */
+static void test_return_needs_loaded_sale(void **state)
+{
+    fx_world *w = *state;
+    history(w);
+    proc_partner copy;
+    proc_partner_init(&copy, PARTNER);
+    assert_int_equal(fx_store_load(&w->pt, &copy), 0);
+    proc_partner_forget_sales(&copy);
+    uint64_t h = proc_hash64("h-3");
+    uint8_t val[PROC_ENTRY_MAX];
+    size_t n = proc_partner_entry(&w->pt, PROC_SET_SALES, h, val, sizeof val);
+
+    proc_outputs o = {0};
+    fx_return_ev(w, "h-3r2", Q4D(20), 2000000, "EUR", "h-3");
+    assert_int_equal(proc_apply(&w->cat, &copy, &w->ev, NULL, &o), -1);
+    assert_int_equal(proc_partner_load_sale(&copy, h, val, n), 0);
+    proc_partner_journal_reset(&copy);
+    assert_int_equal(proc_apply(&w->cat, &copy, &w->ev, NULL, &o), 0);
+    proc_outputs *want = fx_applied(w);
+    assert_int_equal(o.reason, PROC_DLQ_NONE);
+    assert_int_equal(o.n_payouts, want->n_payouts);
+    assert_true(o.n_payouts >= 2);                 /* the REBATE's and SPIFF's clawbacks */
+    for (int i = 0; i < o.n_payouts; i++) {
+        assert_string_equal(o.payouts[i].payout_id, want->payouts[i].payout_id);
+        assert_i64(o.payouts[i].amount_minor, want->payouts[i].amount_minor);
+    }
+    bool journaled = false;
+    for (int i = 0; i < copy.n_changes; i++)
+        journaled |= copy.changes[i].set == PROC_SET_SALES && copy.changes[i].hash == h;
+    assert_true(journaled);
+    proc_outputs_free(&o);
+    proc_partner_clear(&copy);
+}
+
 /* Decoding replaces what the partner held, and a failed decode leaves it empty. */
 static void test_decode_replaces_state(void **state)
 {
@@ -703,6 +767,7 @@ int main(void)
         fx_test(test_decode_replaces_state),
         fx_test(test_bad_entries_rejected),
         fx_test(test_journal),
+        fx_test(test_return_needs_loaded_sale),
         fx_test(test_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

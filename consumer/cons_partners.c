@@ -98,7 +98,10 @@ cons_partner_entry *cons_partners_add(cons_partners *c, const char *id, int32_t 
     cons_partner_entry *e = calloc(1, sizeof *e);
     if (e == NULL)
         return NULL;
-    proc_partner_init(&e->state, id);
+    if (proc_partner_init(&e->state, id) != 0) {
+        free(e);
+        return NULL;
+    }
     e->partition = partition;
     e->last_used = ++c->clock;
     /* Insert at the first empty slot of the probe: tombstones are only reclaimed by grow(),

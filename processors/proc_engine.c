@@ -19,8 +19,9 @@ static int apply_enrolment(proc_rule_ctx *c)
     if (c->pt->enrolled)
         return 0;                          /* enrolling again is a no-op (§6.1) */
     c->pt->enrolled = true;
-    snprintf(c->pt->program_id, sizeof c->pt->program_id, "%s", r->program_id);
-    snprintf(c->pt->region, sizeof c->pt->region, "%s", r->has_region ? r->region : "");
+    if (proc_partner_set_strings(c->pt, c->pt->partner_id, r->program_id,
+                                 r->has_region ? r->region : ""))
+        return -1;
     return 0;
 }
 

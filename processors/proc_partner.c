@@ -31,17 +31,47 @@ uint64_t proc_hash64_pair(const char *a, const char *b)
     return fnv_more(h, b);
 }
 
-void proc_partner_init(proc_partner *pt, const char *partner_id)
+static const char EMPTY[] = "";
+
+int proc_partner_init(proc_partner *pt, const char *partner_id)
 {
     memset(pt, 0, sizeof(*pt));
-    if (partner_id)
-        snprintf(pt->partner_id, sizeof pt->partner_id, "%s", partner_id);
+    pt->partner_id = pt->program_id = pt->region = EMPTY;
+    return partner_id ? proc_partner_set_strings(pt, partner_id, EMPTY, EMPTY) : 0;
 }
 
-void proc_partner_clear(proc_partner *pt)
+static size_t cut_len(const char *s)
 {
-    char id[PROC_STR_CAP];
-    memcpy(id, pt->partner_id, sizeof id);
+    size_t n = 0;
+    while (n < PROC_STR_MAX && s[n])
+        n++;
+    return n;
+}
+
+int proc_partner_set_strings(proc_partner *pt, const char *partner_id, const char *program_id,
+                             const char *region)
+{
+    size_t a = cut_len(partner_id), b = cut_len(program_id), c = cut_len(region);
+    char *blk = malloc(a + b + c + 3);
+    if (blk == NULL)
+        return -1;
+    memcpy(blk, partner_id, a);
+    blk[a] = '\0';
+    memcpy(blk + a + 1, program_id, b);
+    blk[a + 1 + b] = '\0';
+    memcpy(blk + a + b + 2, region, c);
+    blk[a + b + 2 + c] = '\0';
+    free(pt->strs);                          /* after the copies: the inputs may live in it */
+    pt->strs = blk;
+    pt->partner_id = blk;
+    pt->program_id = blk + a + 1;
+    pt->region = blk + a + b + 2;
+    return 0;
+}
+
+/* Frees every array; the strings are left to the caller. */
+static void free_arrays(proc_partner *pt)
+{
     free(pt->periods);
     free(pt->seen);
     free(pt->certs);
@@ -51,7 +81,24 @@ void proc_partner_clear(proc_partner *pt)
     free(pt->responses);
     free(pt->pulse);
     free(pt->changes);
-    proc_partner_init(pt, id);
+}
+
+void proc_partner_reset(proc_partner *pt)
+{
+    char *strs = pt->strs;
+    const char *id = pt->partner_id;
+    free_arrays(pt);
+    proc_partner_init(pt, NULL);
+    /* Keep the id: the block holds it first, so program and region become "" in place. */
+    pt->strs = strs;
+    pt->partner_id = strs ? id : EMPTY;
+}
+
+void proc_partner_clear(proc_partner *pt)
+{
+    free_arrays(pt);
+    free(pt->strs);
+    proc_partner_init(pt, NULL);
 }
 
 /* Copies n items of src into a new array *dst (left NULL when n is 0). */
@@ -83,7 +130,10 @@ int proc_partner_copy(proc_partner *dst, const proc_partner *src)
     tmp.responses = NULL;
     tmp.pulse = NULL;
     tmp.changes = NULL;
-    if (dup_array((void **)&tmp.periods, &tmp.cap_periods, src->periods, src->n_periods,
+    tmp.strs = NULL;
+    tmp.partner_id = tmp.program_id = tmp.region = EMPTY;
+    if (proc_partner_set_strings(&tmp, src->partner_id, src->program_id, src->region) ||
+        dup_array((void **)&tmp.periods, &tmp.cap_periods, src->periods, src->n_periods,
                   sizeof *tmp.periods) ||
         dup_array((void **)&tmp.seen, &tmp.cap_seen, src->seen, src->n_seen, sizeof *tmp.seen) ||
         dup_array((void **)&tmp.certs, &tmp.cap_certs, src->certs, src->n_certs,

@@ -100,9 +100,14 @@ typedef struct {
 
 typedef struct {
     bool enrolled;
-    char partner_id[PROC_STR_CAP];
-    char program_id[PROC_STR_CAP];
-    char region[PROC_STR_CAP];
+    /* NUL-terminated, at most PROC_STR_MAX bytes, stored at their real length in `strs`
+     * (one malloc'd block, owned) or pointing at a static "" while unset: a cache of many
+     * partners must not spend 3 x 257 bytes each on ids of a few dozen. Change them with
+     * proc_partner_set_strings only. */
+    const char *partner_id;
+    const char *program_id;
+    const char *region;
+    char *strs;
     int64_t watermark_ms;            /* highest occurred_at of applied period events */
     int64_t latest_seen_ms;          /* highest occurred_at of any applied event */
     int32_t certifications_total;
@@ -159,11 +164,22 @@ typedef struct {
     bool rewrite;
 } proc_partner;
 
-/* Initialises an empty, not-enrolled partner. */
-void proc_partner_init(proc_partner *pt, const char *partner_id);
+/* Initialises an empty, not-enrolled partner (partner_id NULL: ""). @returns 0, or -1 on
+ * ENOMEM (then the partner is empty with partner_id "", and may be cleared). */
+int proc_partner_init(proc_partner *pt, const char *partner_id);
 
-/* Frees the arrays and leaves an empty partner with the same id. */
+/* Frees everything; the partner is left empty with partner_id "" (init it again to
+ * reuse it with an id). */
 void proc_partner_clear(proc_partner *pt);
+
+/* Frees the arrays and leaves an empty, not-enrolled partner with the same id (no
+ * allocation). */
+void proc_partner_reset(proc_partner *pt);
+
+/* Sets the three strings (each cut at PROC_STR_MAX bytes; they may point into the
+ * partner's own strings). @returns 0, or -1 on ENOMEM with the strings unchanged. */
+int proc_partner_set_strings(proc_partner *pt, const char *partner_id, const char *program_id,
+                             const char *region);
 
 /* Deep copy; dst must be initialised (its old arrays are freed). @returns 0 or -1 (ENOMEM). */
 int proc_partner_copy(proc_partner *dst, const proc_partner *src);

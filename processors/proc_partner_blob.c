@@ -204,14 +204,15 @@ static void get_pulse(proc_blob_reader *r, proc_partner *pt)
 int proc_partner_decode(proc_partner *pt, const uint8_t *buf, size_t len)
 {
     proc_blob_reader r = {buf, buf + len, 0};
-    proc_partner_clear(pt);
+    proc_partner_reset(pt);
     if (len < 2 || buf[0] != BLOB_MAGIC || (buf[1] != BLOB_VERSION && buf[1] != BLOB_VERSION_WHOLE))
         return -1;
     bool whole = buf[1] == BLOB_VERSION_WHOLE;
     r.p += 2;
+    char program_id[PROC_STR_CAP] = "", region[PROC_STR_CAP] = "";
     pt->enrolled = proc_blob_get_u64(&r) != 0;
-    proc_blob_get_str(&r, pt->program_id, sizeof pt->program_id);
-    proc_blob_get_str(&r, pt->region, sizeof pt->region);
+    proc_blob_get_str(&r, program_id, sizeof program_id);
+    proc_blob_get_str(&r, region, sizeof region);
     pt->watermark_ms = proc_blob_get_i64(&r);
     pt->latest_seen_ms = proc_blob_get_i64(&r);
     pt->certifications_total = (int32_t)proc_blob_get_i64(&r);
@@ -234,8 +235,9 @@ int proc_partner_decode(proc_partner *pt, const uint8_t *buf, size_t len)
     }
     get_pulse(&r, pt);
 
-    if (r.failed || r.p != r.end) {
-        proc_partner_clear(pt);
+    if (r.failed || r.p != r.end ||
+        proc_partner_set_strings(pt, pt->partner_id, program_id, region)) {
+        proc_partner_reset(pt);
         return -1;
     }
     pt->rewrite = whole;       /* the entries are not in Redis yet: the next write adds them */

@@ -168,8 +168,8 @@ static inline int fx_teardown(void **state)
  * whose rows each need a clean start). */
 static inline void fx_reset(fx_world *w)
 {
-    proc_partner_clear(&w->pt);
-    proc_partner_clear(&w->pt2);
+    proc_partner_reset(&w->pt);
+    proc_partner_reset(&w->pt2);
     fx_forget_deals(w);
     fx_example_program(&w->progs[0]);
     fx_other_program(&w->progs[1]);

@@ -173,9 +173,11 @@ static void test_round_trip_extremes(void **state)
     proc_partner_init(&pt, PARTNER);
     proc_partner_init(&back, PARTNER);
     pt.enrolled = true;
-    memset(pt.program_id, 'p', PROC_STR_MAX);
-    pt.program_id[PROC_STR_MAX] = '\0';
-    snprintf(pt.region, sizeof pt.region, "EMEA / DACH");
+    char longest[PROC_STR_CAP + 8];
+    memset(longest, 'p', sizeof longest - 1);      /* longer than allowed: cut at 256 */
+    longest[sizeof longest - 1] = '\0';
+    assert_int_equal(proc_partner_set_strings(&pt, pt.partner_id, longest, "EMEA / DACH"), 0);
+    assert_int_equal(strlen(pt.program_id), PROC_STR_MAX);
     pt.watermark_ms = -2208988800000LL;
     pt.latest_seen_ms = INT64_MAX;
     pt.certifications_total = INT32_MAX;
@@ -262,8 +264,7 @@ static void test_wire_bytes(void **state)
     assert_true(empty_ok);
 
     pt.enrolled = true;
-    snprintf(pt.program_id, sizeof pt.program_id, "ab");
-    snprintf(pt.region, sizeof pt.region, "c");
+    assert_int_equal(proc_partner_set_strings(&pt, pt.partner_id, "ab", "c"), 0);
     pt.watermark_ms = 1;                  /* zigzag 2 */
     pt.latest_seen_ms = -1;               /* zigzag 1 */
     pt.certifications_total = 2;          /* zigzag 4 */

@@ -5,6 +5,7 @@
 #include "cons_worker.h"
 
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -805,6 +806,9 @@ static int ledger_answered(cons_worker *w, int32_t p, cons_ledger_status st, int
     for (int i = 0; i < ps->n_dirty; i++) {
         ps->dirty[i]->dirty = false;
         ps->dirty[i]->n_rows = 0;
+        free(ps->dirty[i]->rows);                            /* idle partners hold none */
+        ps->dirty[i]->rows = NULL;
+        ps->dirty[i]->cap_rows = 0;
         proc_partner_journal_reset(&ps->dirty[i]->state);   /* Redis has the entries, */
         proc_partner_forget_sales(&ps->dirty[i]->state);    /* and the sale records */
     }
@@ -1120,7 +1124,12 @@ int cons_worker_run(cons_worker *w, volatile sig_atomic_t *stop, char *err, size
          * Redis: the cold ones can go. Down to 90 % of the bound, so the sort is rare. */
         if (!w->failed && w->cfg->cache_max_partners > 0) {
             size_t max = (size_t)w->cfg->cache_max_partners;
-            w->stats.evicted_partners += cons_partners_evict(w->partners, max, max - max / 10);
+            size_t gone = cons_partners_evict(w->partners, max, max - max / 10);
+            w->stats.evicted_partners += gone;
+            /* glibc keeps freed memory in the heap; hand it back, so RSS follows the bound
+             * (rare: eviction runs once per 10 % of the bound). */
+            if (gone > 0)
+                malloc_trim(0);
         }
         if (w->metrics)
             serve_metrics(w);

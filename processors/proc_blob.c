@@ -8,7 +8,7 @@ int proc_reserve(void **arr, int *cap, int need, size_t size)
 {
     if (need <= *cap)
         return 0;
-    int n = *cap ? *cap : 4;
+    int n = *cap ? *cap : 2;                 /* most partners hold one or two of a kind */
     while (n < need) {
         if (n > INT_MAX / 2)
             return -1;

@@ -211,7 +211,11 @@ int proc_partner_sale_changed(proc_partner *pt, uint64_t hash)
 
 void proc_partner_journal_reset(proc_partner *pt)
 {
-    pt->n_changes = 0;
+    /* Freed, not kept for the next batch: most cached partners are idle, and an idle
+     * partner should cost only what it remembers. */
+    free(pt->changes);
+    pt->changes = NULL;
+    pt->n_changes = pt->cap_changes = 0;
     pt->rewrite = false;
 }
 

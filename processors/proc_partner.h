@@ -217,7 +217,7 @@ int proc_partner_add_sale(proc_partner *pt, const proc_sale_record *rec,
  * @returns 0 or -1 (ENOMEM). */
 int proc_partner_sale_changed(proc_partner *pt, uint64_t hash);
 
-/* Forgets the journal (the changes are written) and clears `rewrite`. */
+/* Forgets the journal (the changes are written; its array is freed) and clears `rewrite`. */
 void proc_partner_journal_reset(proc_partner *pt);
 
 /* Survey answers already counted, by proc_hash64_pair(survey_id, respondent_id). */

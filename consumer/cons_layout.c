@@ -184,28 +184,125 @@ done:
     return rc;
 }
 
+/* The leaderboard scores of a batch, gathered so that each sorted set gets one ZADD with
+ * all its members instead of one per member: (key, score, member) triples, keys in an
+ * arena (offsets: the arena moves as it grows), members pointing at partner ids, which
+ * do not change while the batch is built. */
+typedef struct {
+    size_t key_off;
+    int64_t score;
+    const char *member;
+} lb_score;
+
+typedef struct {
+    lb_score *v;
+    size_t n, cap;
+    char *keys;
+    size_t keys_len, keys_cap;
+} lb_scores;
+
+static bool lb_add(lb_scores *s, const char *key, int64_t score, const char *member)
+{
+    size_t len = strlen(key) + 1;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        lb_score *v = realloc(s->v, cap * sizeof *v);
+        if (v == NULL)
+            return false;
+        s->v = v;
+        s->cap = cap;
+    }
+    if (s->keys_len + len > s->keys_cap) {
+        size_t cap = s->keys_cap ? s->keys_cap : 16384;
+        while (cap < s->keys_len + len)
+            cap *= 2;
+        char *k = realloc(s->keys, cap);
+        if (k == NULL)
+            return false;
+        s->keys = k;
+        s->keys_cap = cap;
+    }
+    memcpy(s->keys + s->keys_len, key, len);
+    s->v[s->n++] = (lb_score){s->keys_len, score, member};
+    s->keys_len += len;
+    return true;
+}
+
 /* One period's scores, from the row the batch's last event of that period left: the period
  * may have been pruned from the state since (closed later in the same batch). */
-static int leaderboard_row(cons_ledger_batch *b, const char *ns, const proc_program *prog,
-                           const cons_partner_entry *e, const proc_lb_row *r)
+static bool leaderboard_row(lb_scores *s, const char *ns, const proc_program *prog,
+                            const cons_partner_entry *e, const proc_lb_row *r)
 {
     char period[PROC_PERIOD_CAP], key[CONS_KEY_CAP];
     const char *id = e->state.partner_id;
 
     proc_period_name(prog->period, r->period_key, period, sizeof period);
     snprintf(key, sizeof key, "%s:lb:%s:%s:revenue", ns, prog->id, period);
-    if (cons_ledger_batch_zadd(b, key, r->revenue_minor, id))
-        return -1;
+    if (!lb_add(s, key, r->revenue_minor, id))
+        return false;
     snprintf(key, sizeof key, "%s:lb:%s:%s:points", ns, prog->id, period);
-    if (cons_ledger_batch_zadd(b, key, r->points, id))
-        return -1;
+    if (!lb_add(s, key, r->points, id))
+        return false;
     if (e->state.region[0]) {
         snprintf(key, sizeof key, "%s:lb:%s:%s:region:%s:revenue", ns, prog->id, period,
                  e->state.region);
-        if (cons_ledger_batch_zadd(b, key, r->revenue_minor, id))
-            return -1;
+        if (!lb_add(s, key, r->revenue_minor, id))
+            return false;
     }
-    return 0;
+    return true;
+}
+
+static const char *lb_sort_keys;            /* qsort has no context argument */
+
+static int by_key_member(const void *a, const void *b)
+{
+    const lb_score *x = a, *y = b;
+    int c = strcmp(lb_sort_keys + x->key_off, lb_sort_keys + y->key_off);
+    return c ? c : strcmp(x->member, y->member);
+}
+
+int cons_layout_leaderboards(cons_ledger_batch *b, const char *ns, const proc_catalog *cat,
+                             cons_partner_entry *const *entries, int n)
+{
+    lb_scores s = {0};
+    int64_t *scores = NULL;
+    const char **members = NULL;
+    int rc = -1;
+
+    for (int i = 0; i < n; i++) {
+        const cons_partner_entry *e = entries[i];
+        const proc_program *prog = e->state.enrolled ? proc_catalog_find(cat, e->state.program_id)
+                                                     : NULL;
+        for (int r = 0; prog != NULL && r < e->n_rows; r++)
+            if (!leaderboard_row(&s, ns, prog, e, &e->rows[r]))
+                goto done;
+    }
+    if (s.n == 0) {
+        rc = 0;
+        goto done;
+    }
+    lb_sort_keys = s.keys;
+    qsort(s.v, s.n, sizeof *s.v, by_key_member);
+    scores = malloc(s.n * sizeof *scores);
+    members = malloc(s.n * sizeof *members);
+    if (scores == NULL || members == NULL)
+        goto done;
+    for (size_t i = 0, j; i < s.n; i = j) {
+        const char *key = s.keys + s.v[i].key_off;
+        for (j = i; j < s.n && strcmp(s.keys + s.v[j].key_off, key) == 0; j++) {
+            scores[j - i] = s.v[j].score;
+            members[j - i] = s.v[j].member;
+        }
+        if (cons_ledger_batch_zadd_many(b, key, (int)(j - i), scores, members))
+            goto done;
+    }
+    rc = 0;
+done:
+    free(s.v);
+    free(s.keys);
+    free(scores);
+    free(members);
+    return rc;
 }
 
 /* The partner hash: what a dashboard shows for one partner, about its latest period. */
@@ -251,13 +348,8 @@ int cons_layout_partner(cons_ledger_batch *b, const char *ns, const proc_program
 {
     if (partner_state(b, ns, &e->state))
         return -1;
-    if (prog != NULL) {
-        if (partner_hash(b, ns, prog, &e->state))
-            return -1;
-        for (int i = 0; i < e->n_rows; i++)
-            if (leaderboard_row(b, ns, prog, e, &e->rows[i]))
-                return -1;
-    }
+    if (prog != NULL && partner_hash(b, ns, prog, &e->state))
+        return -1;
     return 0;
 }
 

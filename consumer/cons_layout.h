@@ -36,12 +36,18 @@
 void cons_layout_state_key(char *key, size_t cap, const char *ns, const char *partner_id);
 
 /* Adds the writes for one changed partner: its core blob and changed entries (all of them,
- * after deleting the key, when e->state.rewrite is set), its partner hash, and its
- * leaderboard rows for every period touched in this batch (e->rows). prog is the partner's program
- * (NULL for a partner that is not enrolled: then only the blob is written).
- * @returns 0 or -1 (ENOMEM). */
+ * after deleting the key, when e->state.rewrite is set) and its partner hash. prog is the
+ * partner's program (NULL for a partner that is not enrolled: then only the state is
+ * written). @returns 0 or -1 (ENOMEM). */
 int cons_layout_partner(cons_ledger_batch *b, const char *ns, const proc_program *prog,
                         const cons_partner_entry *e);
+
+/* Adds the leaderboard scores of the changed partners, for every period each touched in
+ * this batch (e->rows): one ZADD per sorted set with all of its members, so a batch costs
+ * Redis one command per leaderboard, not one per partner and period.
+ * @returns 0 or -1 (ENOMEM). */
+int cons_layout_leaderboards(cons_ledger_batch *b, const char *ns, const proc_catalog *cat,
+                             cons_partner_entry *const *entries, int n);
 
 /* Adds the update notice for a program: PUBLISH {ns}:lb-updates:{program} with a small
  * JSON body naming the program and how many partners changed in the batch. Subscribers

@@ -1026,8 +1026,17 @@ int cons_ledger_batch_set(cons_ledger_batch *b, const char *key, const void *val
 int cons_ledger_batch_zadd(cons_ledger_batch *b, const char *key, int64_t score,
                            const char *member)
 {
-    return op_done(b, push_key(b, key) && push_str(b, "ZADD") && push_i64(b, score) &&
-                          push_str(b, member));
+    return cons_ledger_batch_zadd_many(b, key, 1, &score, &member);
+}
+
+int cons_ledger_batch_zadd_many(cons_ledger_batch *b, const char *key, int n,
+                                const int64_t *scores, const char *const *members)
+{
+    bool ok = n >= 1 && scores != NULL && members != NULL && push_key(b, key) &&
+              push_str(b, "ZADD") && push_i64(b, n);
+    for (int i = 0; ok && i < n; i++)
+        ok = push_i64(b, scores[i]) && push_str(b, members[i]);
+    return op_done(b, ok);
 }
 
 int cons_ledger_batch_hset(cons_ledger_batch *b, const char *key, int n,

@@ -184,6 +184,9 @@ int cons_ledger_batch_published(cons_ledger_batch *b, const int64_t *published);
 int cons_ledger_batch_set(cons_ledger_batch *b, const char *key, const void *val, size_t len);
 int cons_ledger_batch_zadd(cons_ledger_batch *b, const char *key, int64_t score,
                            const char *member);
+/* ZADD key scores[0] members[0] ... (n ≥ 1 pairs) in one op. */
+int cons_ledger_batch_zadd_many(cons_ledger_batch *b, const char *key, int n,
+                                const int64_t *scores, const char *const *members);
 /* HSET key fields[0] values[0] ... (n ≥ 1 pairs). */
 int cons_ledger_batch_hset(cons_ledger_batch *b, const char *key, int n,
                            const char *const *fields, const char *const *values);

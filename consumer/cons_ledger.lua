@@ -193,7 +193,8 @@ pi_commit: applies one partition batch atomically.
   ARGV: token, n, topic_1..n, expected_1..n, next_1..n, published_1..n,
         entry ("" = none), n_ops,
         then per op its name and arguments (the key comes from KEYS):
-          SET value | ZADD score member | HSET m field_1 value_1 .. field_m value_m |
+          SET value | ZADD m score_1 member_1 .. score_m member_m |
+          HSET m field_1 value_1 .. field_m value_m |
           HDEL m field_1 .. field_m | HINCRBY field increment | DEL |
           PUBLISH channel message (no key) |
           EXPECT value (the string key must hold exactly value; "" = must not exist: an
@@ -248,10 +249,14 @@ local function pi_commit(keys, args)
       ai = ai + 2
     elseif name == 'ZADD' then
       op.key, ki = keys[ki], ki + 1
-      if not is_int(args[ai + 1]) or not args[ai + 2] then
-        return fail('BADOP ZADD needs an integer score and a member')
+      op.m = count_arg(args[ai + 1], 1, 50000000)
+      if not op.m or not args[ai + 1 + 2 * op.m] then
+        return fail('BADOP ZADD needs m >= 1 score/member pairs')
       end
-      ai = ai + 3
+      for j = 0, op.m - 1 do
+        if not is_int(args[ai + 2 + 2 * j]) then return fail('BADOP ZADD needs integer scores') end
+      end
+      ai = ai + 2 + 2 * op.m
     elseif name == 'HSET' then
       op.key, ki = keys[ki], ki + 1
       op.m = count_arg(args[ai + 1], 1, 50000000)
@@ -415,7 +420,12 @@ local function pi_commit(keys, args)
     if name == 'SET' then
       redis.call('SET', k, args[a])
     elseif name == 'ZADD' then
-      redis.call('ZADD', k, args[a], args[a + 1])
+      local j = 0
+      while j < op.m do
+        local last = math.min(j + 200, op.m) - 1
+        redis.call('ZADD', k, unpack(args, a + 1 + 2 * j, a + 2 + 2 * last))
+        j = last + 1
+      end
     elseif name == 'HSET' then
       -- unpack() is bounded by the Lua C stack: write in chunks of 200 pairs.
       local j = 0

@@ -757,6 +757,8 @@ static int build_ledger_call(cons_worker *w, int32_t p)
         if (!seen && n_noticed < 8)
             noticed[n_noticed++] = prog;
     }
+    if (cons_layout_leaderboards(ps->lbatch, ns, &w->catalog, ps->dirty, ps->n_dirty))
+        return fail(w, "out of memory building a ledger batch");
     for (int j = 0; j < n_noticed; j++)
         if (cons_layout_notice(ps->lbatch, ns, noticed[j]->id, ps->n_dirty))
             return fail(w, "out of memory building a ledger batch");

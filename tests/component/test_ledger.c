@@ -661,15 +661,29 @@ static void test_entry_ops(void **state)
     assert_int_equal(found, N);
     cons_ledger_hash_free(&h);
 
+    /* one ZADD with 450 members (three 200-pair chunks), negative and 2^53 scores */
+    static int64_t scores[N];
+    for (int i = 0; i < N; i++)
+        scores[i] = i % 2 ? -(int64_t)i : (int64_t)i << 40;
     /* HINCRBY after HSET of the same field in one batch sees the HSET value */
     const char *nf[1] = {"n"};
     const void *nv[1] = {"40"};
     const size_t nl[1] = {2};
     assert_int_equal(cons_ledger_batch_reset(f->b, 7, token, next1, next1b), 0);
+    assert_int_equal(cons_ledger_batch_zadd_many(f->b, "inc:lb:z", N, scores, fields), 0);
     assert_int_equal(cons_ledger_batch_hset_bin(f->b, "inc:sales:p", 1, nf, nv, nl), 0);
     assert_int_equal(cons_ledger_batch_hincrby(f->b, "inc:sales:p", "n", 2), 0);
     assert_int_equal(commit(f, NULL), CONS_LEDGER_OK);
     assert_int_equal(raw_hget_i64(f, "inc:sales:p", "n"), 42);
+    redisReply *z = raw_cmd(f->raw, "ZCARD inc:lb:z");
+    assert_int_equal(z->integer, N);
+    freeReplyObject(z);
+    z = raw_cmd(f->raw, "ZSCORE inc:lb:z %s", fields[N - 1]);
+    assert_int_equal(strtoll(z->str, NULL, 10), scores[N - 1]);
+    freeReplyObject(z);
+    z = raw_cmd(f->raw, "ZSCORE inc:lb:z %s", fields[N - 2]);
+    assert_int_equal(strtoll(z->str, NULL, 10), scores[N - 2]);
+    freeReplyObject(z);
 
     /* delete all but the last 10, plus a field that does not exist; then "n" again */
     const char *del[N - 10 + 2];

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "proc_engine.h"
+#include "proc_text.h"
 
 void cons_layout_state_key(char *key, size_t cap, const char *ns, const char *partner_id)
 {
@@ -319,9 +320,9 @@ static int partner_hash(cons_ledger_batch *b, const char *ns, const proc_program
 
     if (latest) {
         proc_period_name(prog->period, latest->key, period, sizeof period);
-        snprintf(revenue, sizeof revenue, "%" PRId64, latest->revenue_minor);
-        snprintf(points, sizeof points, "%" PRId64, proc_period_points(prog, latest));
-        snprintf(payouts, sizeof payouts, "%" PRId64, latest->payouts_minor);
+        proc_fmt_i64(revenue, latest->revenue_minor);
+        proc_fmt_i64(points, proc_period_points(prog, latest));
+        proc_fmt_i64(payouts, latest->payouts_minor);
         int32_t v = proc_period_nps(latest);
         if (v != INT32_MIN)
             snprintf(nps, sizeof nps, "%d", (int)v);
@@ -330,9 +331,9 @@ static int partner_hash(cons_ledger_batch *b, const char *ns, const proc_program
         int64_t rev = latest ? latest->revenue_minor : 0;
         int64_t d = prog->tiers[tier + 1].min_revenue_minor - rev;
         next_tier = prog->tiers[tier + 1].name;
-        snprintf(distance, sizeof distance, "%" PRId64, d > 0 ? d : 0);
+        proc_fmt_i64(distance, d > 0 ? d : 0);
     }
-    snprintf(certs, sizeof certs, "%d", (int)pt->certifications_total);
+    proc_fmt_i64(certs, pt->certifications_total);
 
     const char *fields[N] = {"program", "region", "tier", "period", "revenue_minor", "points",
                              "next_tier", "distance_to_next_tier_minor", "certifications",

@@ -12,6 +12,7 @@
 #include <hiredis/hiredis.h>
 
 #include "cons_outbox.h"
+#include "proc_text.h"
 
 /* cons_ledger.lua as bytes, generated at build time (see consumer/CMakeLists.txt). */
 extern const unsigned char cons_ledger_lua[];
@@ -1002,9 +1003,8 @@ static bool push_str(cons_ledger_batch *b, const char *s)
 
 static bool push_i64(cons_ledger_batch *b, int64_t v)
 {
-    char num[NUM_CAP];
-    int w = snprintf(num, sizeof num, "%" PRId64, v);
-    return push_arg(b, num, (size_t)w);
+    char num[PROC_I64_CAP];
+    return push_arg(b, num, proc_fmt_i64(num, v));
 }
 
 /* Ends an op call: counts it, or poisons the batch. */

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proc_text.h"
+
 void proc_outputs_reset(proc_outputs *o)
 {
     o->reason = PROC_DLQ_NONE;
@@ -90,7 +92,7 @@ int proc_outputs_kpi(proc_outputs *o, int32_t period_key, const char *field, int
     o->kpi = k;
     k = &o->kpi[o->n_kpi++];
     k->period_key = period_key;
-    snprintf(k->field, sizeof k->field, "%s", field);
+    proc_copy(k->field, sizeof k->field, field);
     k->delta = delta;
     return 0;
 }
@@ -115,7 +117,13 @@ void proc_make_id(char out[PROC_ID_CAP], const char *prefix, const char *const *
         a = (a ^ 0x1f) * 1099511628211ULL;   /* unit separator: parts cannot run together */
         b = (b ^ 0x1f) * 0x100000001b3ULL + 0x632be59bd9b4e019ULL;
     }
-    snprintf(out, PROC_ID_CAP, "%.2s_%016" PRIx64 "%016" PRIx64, prefix, mix(a), mix(b ^ a));
+    out[0] = prefix[0];
+    out[1] = prefix[0] ? prefix[1] : '\0';
+    size_t at = strnlen(out, 2);             /* as "%.2s": the prefix cut at 2 bytes */
+    out[at] = '_';
+    proc_fmt_hex16(out + at + 1, mix(a));
+    proc_fmt_hex16(out + at + 17, mix(b ^ a));
+    out[at + 33] = '\0';
 }
 
 void proc_alert_attr(proc_alert *a, const char *key, const char *value)
@@ -123,13 +131,13 @@ void proc_alert_attr(proc_alert *a, const char *key, const char *value)
     if (a->n_attrs >= PROC_ALERT_MAX_ATTRS)
         return;
     proc_attr *at = &a->attrs[a->n_attrs++];
-    snprintf(at->key, sizeof at->key, "%s", key);
-    snprintf(at->value, sizeof at->value, "%s", value);
+    proc_copy(at->key, sizeof at->key, key);
+    proc_copy(at->value, sizeof at->value, value);
 }
 
 void proc_alert_attr_i64(proc_alert *a, const char *key, int64_t value)
 {
-    char buf[32];
-    snprintf(buf, sizeof buf, "%" PRId64, value);
+    char buf[PROC_I64_CAP];
+    proc_fmt_i64(buf, value);
     proc_alert_attr(a, key, buf);
 }

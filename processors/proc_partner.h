@@ -116,8 +116,11 @@ typedef struct {
     int cap_periods;
     proc_period_state *periods;
 
-    int n_seen;                      /* sorted by hash, for binary search */
+    /* The three hash sets (seen, responses, open) are a prefix sorted by hash (sorted_*
+     * items) and a short unsorted tail; look them up with the functions below. */
+    int n_seen;
     int cap_seen;
+    int sorted_seen;
     proc_seen *seen;
 
     int n_certs;                     /* hashes of completed certification ids */
@@ -135,6 +138,7 @@ typedef struct {
      * of plain arrays: copied, pruned and encoded without per-record allocations. */
     int n_open;
     int cap_open;
+    int sorted_open;
     proc_seen *open;
     int n_sales;
     int cap_sales;
@@ -143,8 +147,9 @@ typedef struct {
     int cap_sale_payouts;
     proc_sale_payout *sale_payouts;
 
-    int n_responses;                 /* counted survey answers, sorted by hash */
+    int n_responses;                 /* counted survey answers */
     int cap_responses;
+    int sorted_responses;
     proc_seen *responses;
 
     /* PULSE statistics per (period, question). They belong to a period but live here
@@ -193,6 +198,11 @@ const proc_period_state *proc_partner_latest(const proc_partner *pt);
 /* Inserts a zeroed period state for `key` (which must not exist) and @returns it, or NULL
  * on ENOMEM. Pointers returned earlier may move. */
 proc_period_state *proc_partner_add_period(proc_partner *pt, int32_t key);
+
+/* @returns the item of a hash set (remembered ids, answers, open sales), or NULL. */
+const proc_seen *proc_partner_find(const proc_partner *pt, proc_entry_set set, uint64_t hash);
+/* Sorts every hash set whole (their order is otherwise unspecified; tests compare them). */
+void proc_partner_settle(proc_partner *pt);
 
 bool proc_partner_seen(const proc_partner *pt, uint64_t hash);
 int proc_partner_remember(proc_partner *pt, uint64_t hash, int64_t occurred_at);

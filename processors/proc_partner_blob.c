@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "proc_blob.h"
+#include "proc_text.h"
 
 #define BLOB_MAGIC 0x50u      /* 'P' */
 #define BLOB_VERSION 3u
@@ -184,6 +185,7 @@ static void get_sales(proc_blob_reader *r, proc_partner *pt)
         pt->open[i] = (proc_seen){pt->sales[i].hash, pt->sales[i].occurred_at};
     pt->n_open = pt->n_sales;
     r->failed |= sort_set(pt->open, pt->n_open);
+    pt->sorted_open = pt->n_open;
 }
 
 static void get_pulse(proc_blob_reader *r, proc_partner *pt)
@@ -225,13 +227,13 @@ int proc_partner_decode(proc_partner *pt, const uint8_t *buf, size_t len)
         r.failed |= i > 0 && pt->periods[i].key <= pt->periods[i - 1].key;
     }
     if (whole)
-        pt->n_seen = get_set(&r, &pt->seen, &pt->cap_seen);
+        pt->n_seen = pt->sorted_seen = get_set(&r, &pt->seen, &pt->cap_seen);
     pt->n_certs = proc_blob_get_count(&r, (void **)&pt->certs, &pt->cap_certs, 0, sizeof *pt->certs);
     for (int i = 0; i < pt->n_certs && !r.failed; i++)
         pt->certs[i] = proc_blob_get_u64(&r);
     if (whole) {
         get_sales(&r, pt);
-        pt->n_responses = get_set(&r, &pt->responses, &pt->cap_responses);
+        pt->n_responses = pt->sorted_responses = get_set(&r, &pt->responses, &pt->cap_responses);
     }
     get_pulse(&r, pt);
 
@@ -250,10 +252,8 @@ static const char SET_LETTER[] = {'e', 'r', 's'};   /* by proc_entry_set */
 
 void proc_partner_field(proc_entry_set set, uint64_t hash, char field[PROC_FIELD_CAP])
 {
-    static const char hex[] = "0123456789abcdef";
     field[0] = SET_LETTER[set];
-    for (int i = 0; i < 16; i++)
-        field[1 + i] = hex[(hash >> (60 - 4 * i)) & 0xf];
+    proc_fmt_hex16(field + 1, hash);
     field[17] = '\0';
 }
 
@@ -265,20 +265,6 @@ static const proc_sale_record *find_sale(const proc_partner *pt, uint64_t hash,
     const proc_sale_record *s = proc_partner_sale(pt, hash, &p);
     *payouts = p;
     return s;
-}
-
-/* The index of `hash` in a sorted set, or -1. */
-static int set_index(const proc_seen *set, int n, uint64_t hash)
-{
-    int lo = 0, hi = n;
-    while (lo < hi) {
-        int mid = lo + (hi - lo) / 2;
-        if (set[mid].hash < hash)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && set[lo].hash == hash ? lo : -1;
 }
 
 size_t proc_partner_entry(const proc_partner *pt, proc_entry_set set, uint64_t hash,
@@ -299,12 +285,12 @@ size_t proc_partner_entry(const proc_partner *pt, proc_entry_set set, uint64_t h
         free(w.buf);
         return n;
     }
-    const proc_seen *items = set == PROC_SET_SEEN ? pt->seen : pt->responses;
-    int i = set_index(items, set == PROC_SET_SEEN ? pt->n_seen : pt->n_responses, hash);
-    if (i < 0)
+    const proc_seen *item = proc_partner_find(pt, set, hash);
+    if (item == NULL)
         return 0;
-    int n = snprintf((char *)buf, cap, "%" PRId64, items[i].occurred_at);
-    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+    if (cap < PROC_I64_CAP)
+        return 0;
+    return proc_fmt_i64((char *)buf, item->occurred_at);
 }
 
 static int hex_digit(char c)
@@ -391,6 +377,9 @@ static int sort_set(proc_seen *set, int n)
 
 int proc_partner_load_done(proc_partner *pt)
 {
+    pt->sorted_seen = pt->n_seen;
+    pt->sorted_responses = pt->n_responses;
+    pt->sorted_open = pt->n_open;
     return sort_set(pt->seen, pt->n_seen) || sort_set(pt->responses, pt->n_responses) ||
                    sort_set(pt->open, pt->n_open)
                ? -1
@@ -410,8 +399,8 @@ int proc_partner_load_sale(proc_partner *pt, uint64_t hash, const uint8_t *val, 
     if (pt->n_sales == n)
         return -1;
     /* The record must be the one the index knows (same instant), or it is not ours. */
-    int at = set_index(pt->open, pt->n_open, hash);
-    if (r.p != r.end || pt->sales[n].occurred_at != pt->open[at].occurred_at) {
+    const proc_seen *open = proc_partner_find(pt, PROC_SET_SALES, hash);
+    if (r.p != r.end || pt->sales[n].occurred_at != open->occurred_at) {
         pt->n_sale_payouts -= pt->sales[n].n_payouts;
         pt->n_sales = n;
         return -1;

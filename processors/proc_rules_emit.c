@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "proc_rules.h"
+#include "proc_text.h"
 
 proc_alert *proc_rule_alert(proc_rule_ctx *c, proc_alert_kind kind, proc_severity sev,
                             int32_t key, const char *const *id_parts, int n_parts)
@@ -11,12 +12,12 @@ proc_alert *proc_rule_alert(proc_rule_ctx *c, proc_alert_kind kind, proc_severit
     if (a == NULL)
         return NULL;
     proc_make_id(a->alert_id, "al", id_parts, n_parts);
-    snprintf(a->partner_id, sizeof a->partner_id, "%s", c->pt->partner_id);
-    snprintf(a->program_id, sizeof a->program_id, "%s", c->prog->id);
+    proc_copy(a->partner_id, sizeof a->partner_id, c->pt->partner_id);
+    proc_copy(a->program_id, sizeof a->program_id, c->prog->id);
     a->kind = kind;
     a->severity = sev;
     proc_rule_period_name(c, key, a->period);
-    snprintf(a->source_event_id, sizeof a->source_event_id, "%s", c->ev->event_id);
+    proc_copy(a->source_event_id, sizeof a->source_event_id, c->ev->event_id);
     a->occurred_at = c->ev->occurred_at;
     return a;
 }
@@ -107,16 +108,16 @@ int proc_rule_payout(proc_rule_ctx *c, int32_t key, proc_payout_kind kind, int64
         proc_payout *p = proc_outputs_add_payout(c->out);
         if (p == NULL)
             return -1;
-        snprintf(p->payout_id, sizeof p->payout_id, "%s", payout_id);
-        snprintf(p->partner_id, sizeof p->partner_id, "%s", c->pt->partner_id);
-        snprintf(p->program_id, sizeof p->program_id, "%s", c->prog->id);
+        proc_copy(p->payout_id, sizeof p->payout_id, payout_id);
+        proc_copy(p->partner_id, sizeof p->partner_id, c->pt->partner_id);
+        proc_copy(p->program_id, sizeof p->program_id, c->prog->id);
         p->kind = kind;
         p->amount_minor = amount;
-        snprintf(p->currency, sizeof p->currency, "%s", c->prog->currency);
+        proc_copy(p->currency, sizeof p->currency, c->prog->currency);
         proc_rule_period_name(c, key, p->period);
-        snprintf(p->tier, sizeof p->tier, "%s", c->prog->tiers[tier].name);
-        snprintf(p->rule_id, sizeof p->rule_id, "%s", rule_id);
-        snprintf(p->source_event_id, sizeof p->source_event_id, "%s", c->ev->event_id);
+        proc_copy(p->tier, sizeof p->tier, c->prog->tiers[tier].name);
+        proc_copy(p->rule_id, sizeof p->rule_id, rule_id);
+        proc_copy(p->source_event_id, sizeof p->source_event_id, c->ev->event_id);
         p->occurred_at = c->ev->occurred_at;
         if (is_cash(kind))
             ps->cash_minor += amount;

@@ -363,9 +363,11 @@ static inline uint64_t fx_resp_hash(const proc_partner *pt, int i) { return pt->
 static inline uint64_t fx_sale_hash(const proc_partner *pt, int i) { return pt->open[i].hash; }
 
 /* The whole stored state of a partner as one byte string, for comparisons: the core blob
- * and then every entry (field, 2-byte length, value) as the worker writes them. */
-static inline fx_blob fx_encode(const proc_partner *pt)
+ * and then every entry (field, 2-byte length, value) as the worker writes them, in hash
+ * order (the partner's sets are settled first: that changes their order only). */
+static inline fx_blob fx_encode(proc_partner *pt)
 {
+    proc_partner_settle(pt);
     fx_blob b = {NULL, 0};
     uint8_t *core = NULL;
     size_t len = 0;

@@ -8,8 +8,11 @@
  */
 #include "test_fixtures.h"
 
-static void expect_same_partner(const proc_partner *a, const proc_partner *b)
+/* Field by field; the hash sets are compared in hash order (settled first). */
+static void expect_same_partner(proc_partner *a, proc_partner *b)
 {
+    proc_partner_settle(a);
+    proc_partner_settle(b);
     assert_int_equal(a->enrolled, b->enrolled);
     assert_string_equal(a->partner_id, b->partner_id);
     assert_string_equal(a->program_id, b->program_id);
@@ -714,6 +717,48 @@ static void test_return_needs_loaded_sale(void **state)
     proc_partner_clear(&copy);
 }
 
+/* The hash sets stay exact past many tail merges: 5,000 ids in random order, each
+ * found, absent ones not, a repeat neither added nor journaled; after a prune that
+ * drops every other instant the survivors are still found and the dropped ones not. */
+static void test_set_tail_merges(void **state)
+{
+    fx_world *w = *state;
+    enum { N = 5000 };
+    proc_partner *pt = &w->pt;
+    fx_enrol(w);
+    proc_partner_journal_reset(pt);
+    int base = pt->n_seen;
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    static uint64_t h[N];
+    for (int i = 0; i < N; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;       /* xorshift: distinct, unordered */
+        h[i] = x;
+        assert_int_equal(proc_partner_remember(pt, h[i], i), 0);
+        assert_true(proc_partner_seen(pt, h[i]));
+        assert_true(proc_partner_seen(pt, h[i / 2]));
+    }
+    assert_int_equal(pt->n_seen, base + N);
+    assert_true(pt->sorted_seen > base + N - 64);
+    for (int i = 1; i < pt->sorted_seen; i++)
+        assert_true(pt->seen[i - 1].hash < pt->seen[i].hash);
+    assert_int_equal(pt->n_changes, N);
+    assert_int_equal(proc_partner_remember(pt, h[17], 17), 0);    /* a repeat */
+    assert_int_equal(pt->n_seen, base + N);
+    assert_int_equal(pt->n_changes, N);
+    for (int i = 0; i < N; i++)
+        assert_false(proc_partner_seen(pt, h[i] + 2));
+
+    /* A prune with no horizon, everything closed: only instants >= latest_seen survive,
+     * and each is still found after the filter moved the prefix and the tail. */
+    pt->latest_seen_ms = N / 2;
+    pt->watermark_ms = 100LL * 365 * PROC_MS_PER_DAY;
+    assert_int_equal(proc_partner_prune(pt, 0, proc_catalog_find(&w->cat, pt->program_id)), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(proc_partner_seen(pt, h[i]), i >= N / 2);
+    for (int i = 1; i < pt->sorted_seen; i++)
+        assert_true(pt->seen[i - 1].hash < pt->seen[i].hash);
+}
+
 /* Decoding replaces what the partner held, and a failed decode leaves it empty. */
 static void test_decode_replaces_state(void **state)
 {
@@ -769,6 +814,7 @@ int main(void)
         fx_test(test_bad_entries_rejected),
         fx_test(test_journal),
         fx_test(test_return_needs_loaded_sale),
+        fx_test(test_set_tail_merges),
         fx_test(test_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

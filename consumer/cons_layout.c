@@ -308,9 +308,10 @@ done:
 
 /* The partner hash: what a dashboard shows for one partner, about its latest period. */
 static int partner_hash(cons_ledger_batch *b, const char *ns, const proc_program *prog,
-                        const proc_partner *pt)
+                        cons_partner_entry *e)
 {
-    enum { N = 11 };
+    enum { N = CONS_PARTNER_HASH_FIELDS };
+    const proc_partner *pt = &e->state;
     char key[CONS_KEY_CAP];
     char period[PROC_PERIOD_CAP] = "", revenue[24] = "0", points[24] = "0", distance[24] = "";
     char certs[24], payouts[24] = "0", nps[16] = "";
@@ -340,16 +341,29 @@ static int partner_hash(cons_ledger_batch *b, const char *ns, const proc_program
                              "period_payouts_minor", "nps"};
     const char *values[N] = {prog->id, pt->region, prog->tiers[tier].name, period, revenue,
                              points, next_tier, distance, certs, payouts, nps};
+    const char *put_f[N], *put_v[N];
+    int n = 0;
+    for (int i = 0; i < N; i++) {
+        uint64_t fp = proc_hash64(values[i]);
+        if (!e->hash_known || fp != e->hash_fp[i]) {
+            put_f[n] = fields[i];
+            put_v[n++] = values[i];
+        }
+        e->hash_fp[i] = fp;
+    }
+    e->hash_known = true;
+    if (n == 0)
+        return 0;
     snprintf(key, sizeof key, "%s:partner:%s", ns, pt->partner_id);
-    return cons_ledger_batch_hset(b, key, N, fields, values);
+    return cons_ledger_batch_hset(b, key, n, put_f, put_v);
 }
 
 int cons_layout_partner(cons_ledger_batch *b, const char *ns, const proc_program *prog,
-                        const cons_partner_entry *e)
+                        cons_partner_entry *e)
 {
     if (partner_state(b, ns, &e->state))
         return -1;
-    if (prog != NULL && partner_hash(b, ns, prog, &e->state))
+    if (prog != NULL && partner_hash(b, ns, prog, e))
         return -1;
     return 0;
 }

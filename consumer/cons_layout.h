@@ -36,11 +36,12 @@
 void cons_layout_state_key(char *key, size_t cap, const char *ns, const char *partner_id);
 
 /* Adds the writes for one changed partner: its core blob and changed entries (all of them,
- * after deleting the key, when e->state.rewrite is set) and its partner hash. prog is the
+ * after deleting the key, when e->state.rewrite is set) and the fields of its partner hash
+ * that changed since the last write (e->hash_fp, updated here). prog is the
  * partner's program (NULL for a partner that is not enrolled: then only the state is
  * written). @returns 0 or -1 (ENOMEM). */
 int cons_layout_partner(cons_ledger_batch *b, const char *ns, const proc_program *prog,
-                        const cons_partner_entry *e);
+                        cons_partner_entry *e);
 
 /* Adds the leaderboard scores of the changed partners, for every period each touched in
  * this batch (e->rows): one ZADD per sorted set with all of its members, so a batch costs

@@ -18,8 +18,17 @@
 #include "proc_outputs.h"
 #include "proc_partner.h"
 
+/* Fields of the public partner hash (cons_layout.c writes them). */
+#define CONS_PARTNER_HASH_FIELDS 11
+
 typedef struct {
     proc_partner state;
+    /* Fingerprints (64-bit FNV-1a) of the partner hash's field values as last written, so
+     * a batch writes only the fields that changed (a sale changes four of eleven). Not
+     * known for a partner loaded from Redis: its first write is whole. Set while the
+     * batch is built; a batch that does not commit drops the partner, and them with it. */
+    bool hash_known;
+    uint64_t hash_fp[CONS_PARTNER_HASH_FIELDS];
     int32_t partition;               /* input partition that owns the partner */
     bool dirty;                      /* changed since the last ledger commit */
     uint64_t last_used;              /* cache clock at the last cons_partners_get/add */

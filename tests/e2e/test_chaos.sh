@@ -17,10 +17,12 @@
 # dir, so it never touches the e2e fixture or a demo:
 #   CHAOS_SEED=N      rerun a seed (default: the time)
 #   CHAOS_FAULTS=N    faults to inject (default 12; the README has the last long soak)
-#   CHAOS_KAFKA_PORT [59092]  CHAOS_REDIS_PORT [56379]  CHAOS_STATE_DIR [/tmp/pi-chaos-e2e]
+#   CHAOS_KAFKA_PORT [30092]  CHAOS_REDIS_PORT [30379]  CHAOS_STATE_DIR [/tmp/pi-chaos-e2e]
+#   (below Linux's ephemeral range, 32768-60999: a port in it can be taken by some client's
+#   outgoing connection while the broker is down, and the restart then fails to bind.)
 set -euo pipefail
-export PI_TEST_KAFKA_PORT="${CHAOS_KAFKA_PORT:-59092}"
-export PI_TEST_REDIS_PORT="${CHAOS_REDIS_PORT:-56379}"
+export PI_TEST_KAFKA_PORT="${CHAOS_KAFKA_PORT:-30092}"
+export PI_TEST_REDIS_PORT="${CHAOS_REDIS_PORT:-30379}"
 export PI_TEST_STATE_DIR="${CHAOS_STATE_DIR:-/tmp/pi-chaos-e2e}"
 source "$(dirname "$0")/lib.sh"
 export PI_STATE_DIR KAFKA_PORT REDIS_PORT

@@ -54,6 +54,9 @@ PROGRAMS = {
 REGIONS = ["DACH", "Nordics", "Benelux", "Iberia", None]
 
 
+HORIZON_DAYS = 7                 # dedupe.replay_horizon_days, the worker's default
+
+
 def program_yaml():
     out = ["programs:"]
     for pid, p in PROGRAMS.items():
@@ -248,6 +251,23 @@ def model(in_dir):
         prog = PROGRAMS[pt["program"]]
         return period_end_ms(pt["program"], key) + prog["lateness"] * DAY < pt["watermark"]
 
+    def remember(pt, e):
+        """The ids the worker holds: proc_partner_prune every 64 held ids (by event time:
+        older than the replay horizon and in a period closed to late events)."""
+        held = pt.setdefault("held", {})
+        held[e["event_id"]] = e["occurred_at"]
+        pt["latest"] = max(pt.get("latest", e["occurred_at"]), e["occurred_at"])
+        if len(held) % 64:
+            return
+        prog, wm = pt["program"], pt["watermark"] or 0
+        late = PROGRAMS[prog]["lateness"] * DAY
+        key = period_of(prog, wm - late)
+        while not period_end_ms(prog, prev_period(prog, key)) + late < wm:
+            key = prev_period(prog, key)
+        open_from = period_end_ms(prog, prev_period(prog, key))
+        recent = pt["latest"] - HORIZON_DAYS * DAY
+        pt["held"] = {i: at for i, at in held.items() if at >= recent or at >= open_from}
+
     def apply(e):
         pt = partners.get(e["partner_id"])
         if e["event_id"] in (pt or {}).get("seen", ()):
@@ -258,6 +278,7 @@ def model(in_dir):
                   "seen": set()}
             partners[e["partner_id"]] = pt
             pt["seen"].add(e["event_id"])
+            remember(pt, e)
             return
         prog = pt["program"]
         pt["at"] = e["occurred_at"]
@@ -298,6 +319,7 @@ def model(in_dir):
             per = open_period(pt, key)
             per["revenue"] -= amount                          # the reached tier does not fall
         pt["seen"].add(e["event_id"])
+        remember(pt, e)
 
     part = 1
     while True:
@@ -408,8 +430,29 @@ def check(in_dir, dump_dir, port, ns):
             if have.get(field) != value:
                 problems.append(f"partner:{pid} {field} = {have.get(field)!r}, expected {value!r}")
 
+    # Expiry reaches Redis: each partner's state hash remembers exactly the event ids the
+    # model says the worker holds after pruning (fields e + 16 hex digits of FNV-1a 64);
+    # a worker that pruned in memory but never sent the HDELs would keep more.
+    def fnv(text):
+        h = 1469598103934665603
+        for b in text.encode():
+            h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+        return f"e{h:016x}"
+    n_applied = n_stored = 0
+    for pid, pt in sorted(partners.items()):
+        held = {fnv(eid) for eid in pt.get("held", {})}
+        stored = {f for f in redis(port, "HKEYS", f"{ns}:state:{pid}") if f.startswith("e")}
+        if stored != held:
+            problems.append(f"state:{pid} remembers {len(stored)} ids, the model {len(held)}: "
+                            f"{len(stored - held)} not expired, {len(held - stored)} missing")
+        n_applied += len(pt["seen"])
+        n_stored += len(stored)
+    if n_stored >= n_applied:
+        problems.append(f"no remembered id was ever expired ({n_stored} of {n_applied})")
+
     for p in problems[:40]:
         print("  " + p)
+    print(f"lb_random: {n_stored} of {n_applied} applied event ids still remembered in Redis")
     print(f"lb_random: {len(partners)} partners, {n_periods} partner periods, "
           f"{len(want_sets)} sorted sets, {n_members} members, {len(dead)} dead letters, "
           f"{len(payouts)} payouts: {len(problems)} problems")

@@ -71,4 +71,4 @@ say "part 3 consumed as a backlog by two workers, batches of up to 2000 events"
 
 dump_outputs "$tmp/out"
 python3 "$E2E_DIR/lb_random.py" check "$tmp" "$tmp/out" "$REDIS_PORT" "$PI_REDIS_NAMESPACE" \
-  || fail "leaderboards or partner hashes differ from the model (seed $seed)"
+  || fail "leaderboards, partner hashes or remembered ids differ from the model (seed $seed)"

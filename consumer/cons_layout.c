@@ -96,8 +96,8 @@ static int classify(const proc_partner *pt, const uint8_t *core, size_t core_len
         if (i > 0 && c[i].set == c[i - 1].set && c[i].hash == c[i - 1].hash)
             continue;
         size_t len = proc_partner_entry(pt, (proc_entry_set)c[i].set, c[i].hash, val, sizeof val);
-        if (len == PROC_ENTRY_NOT_LOADED)
-            return -1;                /* a bug: what the journal names is always loaded */
+        if (len == PROC_ENTRY_NOT_LOADED || len == PROC_ENTRY_FAILED)
+            return -1;                /* a bug (not loaded) or ENOMEM: never a delete */
         if (len == 0) {
             w->del[w->n_del++] = c[i];
         } else {

@@ -160,9 +160,9 @@ typedef struct {
     proc_pulse_stat *pulse;
 
     /* Not stored: the entries changed since proc_partner_journal_reset, in no particular
-     * order and possibly repeated. When the journal cannot grow (ENOMEM) or the stored
-     * entries are not known to match (a version-2 blob was read), `rewrite` is set: the
-     * worker then replaces every entry set whole. */
+     * order and possibly repeated (a journal that cannot grow fails the call that changed
+     * the entry). When the stored entries are not known to match (a version-2 blob was
+     * read), `rewrite` is set: the worker then replaces the whole hash. */
     int n_changes;
     int cap_changes;
     proc_change *changes;
@@ -277,11 +277,13 @@ int proc_partner_decode(proc_partner *pt, const uint8_t *buf, size_t len);
 void proc_partner_field(proc_entry_set set, uint64_t hash, char field[PROC_FIELD_CAP]);
 
 /* The value of entry `hash` of `set` as it is now, into buf (cap >= PROC_ENTRY_MAX)
- * @returns its length, 0 when the partner has no such entry (delete it), or
+ * @returns its length, 0 when the partner has no such entry (delete it),
  * PROC_ENTRY_NOT_LOADED for an open sale whose record is not loaded (a journaled sale
- * always is: it was just recorded or returned). */
+ * always is: it was just recorded or returned), or PROC_ENTRY_FAILED (ENOMEM, or cap
+ * too small). Both are errors for the caller, never a delete. */
 #define PROC_ENTRY_MAX (64 + PROC_MAX_SALE_PAYOUTS * (12 + PROC_ID_CAP))
 #define PROC_ENTRY_NOT_LOADED ((size_t)-1)
+#define PROC_ENTRY_FAILED ((size_t)-2)
 size_t proc_partner_entry(const proc_partner *pt, proc_entry_set set, uint64_t hash,
                           uint8_t *buf, size_t cap);
 

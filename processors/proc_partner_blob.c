@@ -279,8 +279,9 @@ size_t proc_partner_entry(const proc_partner *pt, proc_entry_set set, uint64_t h
             return PROC_ENTRY_NOT_LOADED;
         proc_blob_writer w = {0};
         put_sale(&w, s, p);
-        size_t n = w.failed || w.len > cap ? 0 : w.len;
-        if (n)
+        /* Never 0 here: that would read as "delete" and drop an open sale from Redis. */
+        size_t n = w.failed || w.len > cap ? PROC_ENTRY_FAILED : w.len;
+        if (n != PROC_ENTRY_FAILED)
             memcpy(buf, w.buf, n);
         free(w.buf);
         return n;
@@ -289,7 +290,7 @@ size_t proc_partner_entry(const proc_partner *pt, proc_entry_set set, uint64_t h
     if (item == NULL)
         return 0;
     if (cap < PROC_I64_CAP)
-        return 0;
+        return PROC_ENTRY_FAILED;
     return proc_fmt_i64((char *)buf, item->occurred_at);
 }
 
@@ -377,6 +378,8 @@ static int sort_set(proc_seen *set, int n)
 
 int proc_partner_load_done(proc_partner *pt)
 {
+    if (pt->n_sales == 0)
+        proc_partner_forget_sales(pt);      /* checking the sale entries left capacity */
     pt->sorted_seen = pt->n_seen;
     pt->sorted_responses = pt->n_responses;
     pt->sorted_open = pt->n_open;

@@ -330,6 +330,9 @@ static void test_wire_bytes(void **state)
     assert_int_equal(proc_partner_entry(&pt, PROC_SET_SALES, 0x81, val, sizeof val), sizeof sale);
     assert_memory_equal(val, sale, sizeof sale);
     assert_int_equal(proc_partner_entry(&pt, PROC_SET_SALES, 0x82, val, sizeof val), 0);
+    /* a present entry that cannot be written is an error, never "delete" */
+    assert_int_equal(proc_partner_entry(&pt, PROC_SET_SALES, 0x81, val, 4), PROC_ENTRY_FAILED);
+    assert_int_equal(proc_partner_entry(&pt, PROC_SET_SEEN, 0x80, val, 4), PROC_ENTRY_FAILED);
     assert_int_equal(proc_partner_entry(&pt, PROC_SET_SEEN, 0x81, val, sizeof val), 0);
 
     static const uint8_t small[] = {
@@ -580,6 +583,7 @@ static void test_bad_entries_rejected(void **state)
     assert_null(proc_partner_sale(&pt, rec->hash, &pp));
     assert_int_equal(proc_partner_entry(&pt, PROC_SET_SALES, rec->hash, val, sizeof val),
                      PROC_ENTRY_NOT_LOADED);
+    assert_int_equal(pt.cap_sales, 0);                  /* checking them kept nothing */
     n = proc_partner_entry(&w->pt, PROC_SET_SALES, rec->hash, val, sizeof val);
     for (size_t len = 0; len < n; len++)
         assert_int_equal(proc_partner_load_sale(&pt, rec->hash, val, len), -1);

@@ -61,6 +61,8 @@ static const conf_row rows[] = {
     STR("topic.registrations", "partner.registrations", topic_registrations,
         "Input topic of `RegistrationEvent`s."),
     STR("topic.surveys", "partner.surveys", topic_surveys, "Input topic of `SurveyEvent`s."),
+    STR("topic.approvals", "partner.approvals", topic_approvals,
+        "Input topic of `ApprovalEvent`s: decisions on payouts held for approval."),
     STR("topic.payouts", "incentive.payouts", topic_payouts, "Output topic of `PayoutEvent`s."),
     STR("topic.alerts", "incentive.alerts", topic_alerts, "Output topic of `AlertEvent`s."),
     STR("topic.dead_letters", "incentive.dead-letters", topic_dead_letters,

@@ -44,6 +44,7 @@ typedef struct {
     char *topic_sales;                /* topic.sales */
     char *topic_registrations;        /* topic.registrations */
     char *topic_surveys;              /* topic.surveys */
+    char *topic_approvals;            /* topic.approvals */
     char *topic_payouts;              /* topic.payouts */
     char *topic_alerts;               /* topic.alerts */
     char *topic_dead_letters;         /* topic.dead_letters */

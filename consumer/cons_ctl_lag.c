@@ -18,8 +18,8 @@
 
 #define LAG_USAGE "lag [--wait [--until N]] [--timeout SECONDS]"
 #define STATS_USAGE "stats"
-#define N_INPUT_TOPICS 3
-#define N_ALL_TOPICS 6
+#define N_INPUT_TOPICS 4
+#define N_ALL_TOPICS 7
 #define REQUEST_TIMEOUT_MS 10000
 #define WAIT_POLL_MS 100
 
@@ -180,6 +180,7 @@ int cons_ctl_lag(const cons_config *cfg, int argc, char **argv)
         {.topic = cfg->topic_sales},
         {.topic = cfg->topic_registrations},
         {.topic = cfg->topic_surveys},
+        {.topic = cfg->topic_approvals},
     };
     bool wait = false;
     long long timeout_s = 120;
@@ -252,7 +253,8 @@ int cons_ctl_stats(const cons_config *cfg, int argc, char **argv)
 {
     topic_row rows[N_ALL_TOPICS] = {
         {.topic = cfg->topic_sales},   {.topic = cfg->topic_registrations},
-        {.topic = cfg->topic_surveys}, {.topic = cfg->topic_payouts},
+        {.topic = cfg->topic_surveys}, {.topic = cfg->topic_approvals},
+        {.topic = cfg->topic_payouts},
         {.topic = cfg->topic_alerts},  {.topic = cfg->topic_dead_letters},
     };
     rd_kafka_t *rk = NULL;

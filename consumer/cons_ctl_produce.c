@@ -1,5 +1,5 @@
 /*
- * cons_ctl_produce.c — `incentivectl produce`: writes input events to the three input
+ * cons_ctl_produce.c — `incentivectl produce`: writes input events to the four input
  * topics, from a JSON-lines file or from the generator (cons_ctl_gen.h).
  *
  * Records are keyed by partner_id and partitioned by librdkafka's murmur2_random (the
@@ -59,12 +59,13 @@
     "  and is meant for --dry-run and quick tries: the worker may then see a sale before\n"  \
     "  its partner's enrolment. --plain: enrolments, certifications and sales only."
 
-#define N_INPUT_TOPICS 3
+#define N_INPUT_TOPICS PROC_EVENT_TYPE_COUNT
 #define FLUSH_TIMEOUT_MS 120000
 #define METADATA_TIMEOUT_MS 10000
 
 /* Logical names of the input topics in raw lines, indexed by proc_event_type. */
-static const char *const topic_words[N_INPUT_TOPICS] = {"sales", "registrations", "surveys"};
+static const char *const topic_words[N_INPUT_TOPICS] = {"sales", "registrations", "surveys",
+                                                        "approvals"};
 
 /* ---- the JSON-lines reader --------------------------------------------------------- */
 
@@ -167,7 +168,8 @@ static int parse_raw_line(line_reader *lr, json_t *root, cons_ctl_record *rec, c
         if (strcmp(word, topic_words[t]) == 0)
             rec->topic = (proc_event_type)t;
     if ((int)rec->topic == N_INPUT_TOPICS) {
-        snprintf(err, errcap, "raw_topic: expected \"sales\", \"registrations\" or \"surveys\"");
+        snprintf(err, errcap, "raw_topic: expected \"sales\", \"registrations\", \"surveys\" "
+                 "or \"approvals\"");
         goto done;
     }
     if ((hex == NULL) == (event == NULL)) {
@@ -653,6 +655,7 @@ int cons_ctl_produce(const cons_config *cfg, int argc, char **argv)
     s.topic_names[PROC_EVENT_SALE] = cfg->topic_sales;
     s.topic_names[PROC_EVENT_REGISTRATION] = cfg->topic_registrations;
     s.topic_names[PROC_EVENT_SURVEY] = cfg->topic_surveys;
+    s.topic_names[PROC_EVENT_APPROVAL] = cfg->topic_approvals;
     if ((rec = calloc(1, sizeof *rec)) == NULL) {
         snprintf(err, sizeof err, "out of memory");
         goto fail;

@@ -47,7 +47,7 @@ static int by_change(const void *a, const void *b)
 /* Every entry of a set as a change, for a whole rewrite. */
 static int all_entries(const proc_partner *pt, proc_change **out, int *n)
 {
-    int total = pt->n_seen + pt->n_responses + pt->n_open, k = 0;
+    int total = pt->n_seen + pt->n_responses + pt->n_open + pt->n_held, k = 0;
     *out = malloc((size_t)(total ? total : 1) * sizeof **out);
     if (*out == NULL)
         return -1;
@@ -57,6 +57,8 @@ static int all_entries(const proc_partner *pt, proc_change **out, int *n)
         (*out)[k++] = (proc_change){pt->responses[i].hash, PROC_SET_RESPONSES};
     for (int i = 0; i < pt->n_open; i++)
         (*out)[k++] = (proc_change){pt->open[i].hash, PROC_SET_SALES};
+    for (int i = 0; i < pt->n_held; i++)
+        (*out)[k++] = (proc_change){pt->held[i].hash, PROC_SET_HELD};
     *n = k;
     return 0;
 }

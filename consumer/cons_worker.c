@@ -28,7 +28,7 @@
 #include "schema_codec.h"
 #include "schema_registry.h"
 
-enum { IN_SALES, IN_REGISTRATIONS, IN_SURVEYS, N_IN };
+enum { IN_SALES, IN_REGISTRATIONS, IN_SURVEYS, IN_APPROVALS, N_IN };
 enum { OUT_PAYOUTS, OUT_ALERTS, OUT_DLQ, N_OUT };
 
 #define ENCODE_CAP (64 * 1024)
@@ -86,7 +86,7 @@ struct cons_worker {
 };
 
 static const proc_event_type in_types[N_IN] = {PROC_EVENT_SALE, PROC_EVENT_REGISTRATION,
-                                               PROC_EVENT_SURVEY};
+                                               PROC_EVENT_SURVEY, PROC_EVENT_APPROVAL};
 
 static int64_t now_ms(void)
 {
@@ -959,6 +959,7 @@ cons_worker *cons_worker_new(const cons_config *cfg, const proc_program *program
     w->in_topics[IN_SALES] = cfg->topic_sales;
     w->in_topics[IN_REGISTRATIONS] = cfg->topic_registrations;
     w->in_topics[IN_SURVEYS] = cfg->topic_surveys;
+    w->in_topics[IN_APPROVALS] = cfg->topic_approvals;
     w->out_topics[OUT_PAYOUTS] = cfg->topic_payouts;
     w->out_topics[OUT_ALERTS] = cfg->topic_alerts;
     w->out_topics[OUT_DLQ] = cfg->topic_dead_letters;

@@ -36,7 +36,7 @@ echo "== start Kafka and Redis, create topics"
 # A fresh demo each run: its own Redis namespace and consumer group, its own topics.
 run="demo-$(date +%s)"
 export PI_REDIS_NAMESPACE="$run" PI_GROUP_ID="$run" PI_WORKER_ID="$run-1"
-for v in PI_TOPIC_SALES PI_TOPIC_REGISTRATIONS PI_TOPIC_SURVEYS PI_TOPIC_PAYOUTS \
+for v in PI_TOPIC_SALES PI_TOPIC_REGISTRATIONS PI_TOPIC_SURVEYS PI_TOPIC_APPROVALS PI_TOPIC_PAYOUTS \
          PI_TOPIC_ALERTS PI_TOPIC_DEAD_LETTERS; do
   export "$v=$run.${!v}"
 done
@@ -64,6 +64,27 @@ feed sales "$sales sales over $days days (deal sales, returns, late sales, large
 feed surveys "eNPS and pulse survey responses" 120
 feed conflicts "deal registrations that conflict with others' open deals" 120
 
+# Senior approval (CONTRACT §6.13): an approver works through the APPROVAL_REQUIRED alerts
+# and decides each held payout; every third one is rejected.
+echo "== senior approval: decide the payouts held for approval"
+"$ctl" dump --json --topic alerts | python3 -c '
+import json, sys
+n = 0
+for line in sys.stdin:
+    a = json.loads(line)
+    if a["kind"] != "APPROVAL_REQUIRED":
+        continue
+    n += 1
+    print(json.dumps({"type": "approval", "event_id": "decision-%d" % n,
+                      "partner_id": a["partner_id"], "occurred_at": a["occurred_at"] + 86400000,
+                      "payout_id": a["attributes"]["payout_id"],
+                      "decision": "REJECTED" if n % 3 == 0 else "APPROVED",
+                      "approver_id": "cfo-demo",
+                      "reason": "over budget" if n % 3 == 0 else None}))
+' >"$PI_STATE_DIR/$run-decisions.jsonl"
+"$ctl" produce --file "$PI_STATE_DIR/$run-decisions.jsonl"
+"$ctl" lag --wait --timeout 120 >/dev/null
+
 kill -TERM "$(cat "$PI_STATE_DIR/workers/$run.pid")"
 wait "$(cat "$PI_STATE_DIR/workers/$run.pid")" || true
 trap - EXIT
@@ -84,6 +105,7 @@ echo "== outputs (read_committed)"
 "$ctl" dump --json --topic dead-letters >"$PI_STATE_DIR/$run-dead-letters.jsonl"
 count() { grep -o "\"$2\":\"[A-Z_]*\"" "$1" | sort | uniq -c | sed 's/"//g; s/:/ /'; }
 echo "payouts by kind:";      count "$PI_STATE_DIR/$run-payouts.jsonl" kind
+echo "payouts by status:";    count "$PI_STATE_DIR/$run-payouts.jsonl" status
 echo "alerts by kind:";       count "$PI_STATE_DIR/$run-alerts.jsonl" kind
 echo "dead letters by reason:"; count "$PI_STATE_DIR/$run-dead-letters.jsonl" reason
 echo

@@ -21,10 +21,11 @@ export PI_PARTITIONS="${PI_PARTITIONS:-6}"
 export PI_TOPIC_SALES="${PI_TOPIC_SALES:-partner.sales}"
 export PI_TOPIC_REGISTRATIONS="${PI_TOPIC_REGISTRATIONS:-partner.registrations}"
 export PI_TOPIC_SURVEYS="${PI_TOPIC_SURVEYS:-partner.surveys}"
+export PI_TOPIC_APPROVALS="${PI_TOPIC_APPROVALS:-partner.approvals}"
 export PI_TOPIC_PAYOUTS="${PI_TOPIC_PAYOUTS:-incentive.payouts}"
 export PI_TOPIC_ALERTS="${PI_TOPIC_ALERTS:-incentive.alerts}"
 export PI_TOPIC_DEAD_LETTERS="${PI_TOPIC_DEAD_LETTERS:-incentive.dead-letters}"
-PI_TOPICS=("$PI_TOPIC_SALES" "$PI_TOPIC_REGISTRATIONS" "$PI_TOPIC_SURVEYS"
+PI_TOPICS=("$PI_TOPIC_SALES" "$PI_TOPIC_REGISTRATIONS" "$PI_TOPIC_SURVEYS" "$PI_TOPIC_APPROVALS"
            "$PI_TOPIC_PAYOUTS" "$PI_TOPIC_ALERTS" "$PI_TOPIC_DEAD_LETTERS")
 # Largest record (max.message.bytes) of the input topics and of the dead-letter topic,
 # set when topics-create.sh creates them. A dead letter is an input record unchanged

@@ -38,7 +38,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   for t in "${missing[@]}"; do
     config=()
     case "$t" in
-      "$PI_TOPIC_SALES"|"$PI_TOPIC_REGISTRATIONS"|"$PI_TOPIC_SURVEYS")
+      "$PI_TOPIC_SALES"|"$PI_TOPIC_REGISTRATIONS"|"$PI_TOPIC_SURVEYS"|"$PI_TOPIC_APPROVALS")
         config=(--config "max.message.bytes=$PI_INPUT_MAX_MESSAGE_BYTES") ;;
       "$PI_TOPIC_DEAD_LETTERS")
         config=(--config "max.message.bytes=$PI_DLQ_MAX_MESSAGE_BYTES") ;;

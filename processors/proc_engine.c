@@ -65,6 +65,8 @@ static int dispatch(proc_rule_ctx *c)
         return proc_rule_deal(c);          /* enrolment never gets here */
     case PROC_EVENT_SURVEY:
         return proc_rule_survey(c);
+    case PROC_EVENT_APPROVAL:
+        return proc_rule_approval(c);
     }
     PROC_DEAD_LETTER(c, PROC_DLQ_INVALID_EVENT, "unknown event type");
 }

@@ -28,8 +28,11 @@
 typedef enum {
     PROC_EVENT_SALE = 0,
     PROC_EVENT_REGISTRATION,
-    PROC_EVENT_SURVEY
+    PROC_EVENT_SURVEY,
+    PROC_EVENT_APPROVAL              /* a decision on a payout held for approval (§6.13) */
 } proc_event_type;
+
+#define PROC_EVENT_TYPE_COUNT (PROC_EVENT_APPROVAL + 1)
 
 /* Enum orders match the Avro enum symbol orders in the schemas/ .avsc files. */
 typedef enum { PROC_SALE_SALE = 0, PROC_SALE_RETURN } proc_sale_kind;
@@ -43,6 +46,8 @@ typedef enum {
 } proc_reg_kind;
 
 typedef enum { PROC_SURVEY_ENPS = 0, PROC_SURVEY_PULSE } proc_survey_kind;
+
+typedef enum { PROC_DECISION_APPROVED = 0, PROC_DECISION_REJECTED } proc_decision;
 
 typedef struct {
     proc_sale_kind kind;
@@ -87,6 +92,15 @@ typedef struct {
     proc_pulse_answer answers[PROC_PULSE_MAX_ANSWERS];
 } proc_survey;
 
+typedef struct {
+    char payout_id[PROC_STR_CAP];    /* the held payout (a payout_id is shorter; a longer
+                                      * string simply names no payout) */
+    proc_decision decision;
+    char approver_id[PROC_STR_CAP];
+    bool has_reason;
+    char reason[PROC_STR_CAP];
+} proc_approval;
+
 /* One decoded input event. Only the member named by `type` is meaningful. */
 typedef struct {
     proc_event_type type;
@@ -97,6 +111,7 @@ typedef struct {
         proc_sale sale;
         proc_registration reg;
         proc_survey survey;
+        proc_approval approval;
     } u;
 } proc_event;
 
@@ -113,7 +128,13 @@ typedef enum {
     PROC_PAYOUT_KIND_COUNT
 } proc_payout_kind;
 
-typedef enum { PROC_STATUS_APPROVED = 0, PROC_STATUS_PENDING_APPROVAL } proc_payout_status;
+/* PENDING_APPROVAL: held, not payable until a decision; REJECTED only on the record that
+ * states a rejection (amount 0). Payment systems pay the APPROVED records (§6.13). */
+typedef enum {
+    PROC_STATUS_APPROVED = 0,
+    PROC_STATUS_PENDING_APPROVAL,
+    PROC_STATUS_REJECTED
+} proc_payout_status;
 
 typedef struct {
     char payout_id[PROC_ID_CAP];
@@ -128,6 +149,11 @@ typedef struct {
     char rule_id[PROC_STR_CAP];
     char source_event_id[PROC_STR_CAP];
     int64_t occurred_at;
+    /* Only on the record of a decision: the held payout it decides, and who decided. */
+    bool has_decision_of;
+    char decision_of[PROC_ID_CAP];
+    bool has_approver_id;
+    char approver_id[PROC_STR_CAP];
 } proc_payout;
 
 typedef enum {
@@ -140,6 +166,8 @@ typedef enum {
     PROC_ALERT_DETRACTOR_RESPONSE,
     PROC_ALERT_PARTNER_NPS_LOW,
     PROC_ALERT_PULSE_LOW,
+    PROC_ALERT_PAYOUT_APPROVED,
+    PROC_ALERT_PAYOUT_REJECTED,
     PROC_ALERT_KIND_COUNT
 } proc_alert_kind;
 
@@ -177,7 +205,9 @@ typedef struct {
     X(LATE_EVENT)           \
     X(RETURN_INVALID)       \
     X(DUPLICATE_RESPONSE)   \
-    X(MISPARTITIONED)
+    X(MISPARTITIONED)       \
+    X(APPROVAL_UNKNOWN_PAYOUT) \
+    X(APPROVAL_ALREADY_DECIDED)
 
 typedef enum {
 #define PROC_DLQ_ENUM(name) PROC_DLQ_##name,

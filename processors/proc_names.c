@@ -15,11 +15,11 @@ static const char *const payout_kind_names[] = {
 static const char *const alert_kind_names[] = {
     "TIER_ACHIEVED", "TIER_DOWNGRADED", "NEAR_NEXT_TIER", "CAP_REACHED",
     "APPROVAL_REQUIRED", "DEAL_CONFLICT", "DETRACTOR_RESPONSE", "PARTNER_NPS_LOW",
-    "PULSE_LOW",
+    "PULSE_LOW", "PAYOUT_APPROVED", "PAYOUT_REJECTED",
 };
 
 static const char *const severity_names[] = {"INFO", "WARNING", "CRITICAL"};
-static const char *const status_names[] = {"APPROVED", "PENDING_APPROVAL"};
+static const char *const status_names[] = {"APPROVED", "PENDING_APPROVAL", "REJECTED"};
 
 #define NAME_OF(table, i) \
     ((unsigned)(i) < sizeof(table) / sizeof(table[0]) ? table[(unsigned)(i)] : "?")

@@ -80,6 +80,7 @@ static void free_arrays(proc_partner *pt)
     free(pt->sale_payouts);
     free(pt->responses);
     free(pt->pulse);
+    free(pt->held);
     free(pt->changes);
 }
 
@@ -129,6 +130,7 @@ int proc_partner_copy(proc_partner *dst, const proc_partner *src)
     tmp.sale_payouts = NULL;
     tmp.responses = NULL;
     tmp.pulse = NULL;
+    tmp.held = NULL;
     tmp.changes = NULL;
     tmp.strs = NULL;
     tmp.partner_id = tmp.program_id = tmp.region = EMPTY;
@@ -148,6 +150,8 @@ int proc_partner_copy(proc_partner *dst, const proc_partner *src)
                   src->n_responses, sizeof *tmp.responses) ||
         dup_array((void **)&tmp.pulse, &tmp.cap_pulse, src->pulse, src->n_pulse,
                   sizeof *tmp.pulse) ||
+        dup_array((void **)&tmp.held, &tmp.cap_held, src->held, src->n_held,
+                  sizeof *tmp.held) ||
         dup_array((void **)&tmp.changes, &tmp.cap_changes, src->changes, src->n_changes,
                   sizeof *tmp.changes))
         goto done;
@@ -404,6 +408,29 @@ int proc_partner_add_sale(proc_partner *pt, const proc_sale_record *rec,
     return journal(pt, PROC_SET_SALES, rec->hash);
 }
 
+/* ---- payouts held for approval ----------------------------------------------------- */
+
+proc_held_payout *proc_partner_held(const proc_partner *pt, uint64_t hash)
+{
+    for (int i = pt->n_held - 1; i >= 0; i--)
+        if (pt->held[i].hash == hash)
+            return &pt->held[i];
+    return NULL;
+}
+
+int proc_partner_add_held(proc_partner *pt, const proc_held_payout *h)
+{
+    if (proc_reserve((void **)&pt->held, &pt->cap_held, pt->n_held + 1, sizeof *pt->held))
+        return -1;
+    pt->held[pt->n_held++] = *h;
+    return journal(pt, PROC_SET_HELD, h->hash);
+}
+
+int proc_partner_held_changed(proc_partner *pt, uint64_t hash)
+{
+    return journal(pt, PROC_SET_HELD, hash);
+}
+
 /* ---- PULSE statistics -------------------------------------------------------------- */
 
 proc_pulse_stat *proc_partner_pulse(const proc_partner *pt, int32_t period_key, uint64_t question)
@@ -477,6 +504,26 @@ static int prune_sales(proc_partner *pt, const proc_program *prog, int64_t open_
     return rc;
 }
 
+/* A decided held payout goes when a sale of its instant would (prune_sales): no return
+ * can name the sale it came from any more. A pending one waits for its decision. */
+static int prune_held(proc_partner *pt, const proc_program *prog, int64_t open_from)
+{
+    int64_t window = (int64_t)prog->return_window_days * PROC_MS_PER_DAY;
+    int keep = 0, rc = 0;
+    for (int i = 0; i < pt->n_held; i++) {
+        const proc_held_payout *h = &pt->held[i];
+        if (h->state == PROC_HELD_PENDING || h->occurred_at + window >= open_from) {
+            if (keep != i)
+                pt->held[keep] = *h;
+            keep++;
+        } else {
+            rc |= journal(pt, PROC_SET_HELD, h->hash);
+        }
+    }
+    pt->n_held = keep;
+    return rc;
+}
+
 void proc_partner_forget_sales(proc_partner *pt)
 {
     /* Freed, not just emptied: a busy batch may have loaded many. */
@@ -495,7 +542,7 @@ int proc_partner_prune(proc_partner *pt, int64_t horizon_ms, const proc_program 
                        open_from) |
              prune_set(pt, PROC_SET_RESPONSES, pt->responses, &pt->n_responses,
                        &pt->sorted_responses, horizon_ms, open_from) |
-             prune_sales(pt, prog, open_from);
+             prune_sales(pt, prog, open_from) | prune_held(pt, prog, open_from);
 
     int drop = 0;
     while (drop < pt->n_periods - 1 &&

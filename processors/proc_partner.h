@@ -75,11 +75,33 @@ typedef struct {
     char payout_id[PROC_ID_CAP];     /* the clawback's rule_id */
 } proc_sale_payout;
 
+/* Where a payout emitted PENDING_APPROVAL stands (§6.13). */
+typedef enum { PROC_HELD_PENDING = 0, PROC_HELD_APPROVED, PROC_HELD_REJECTED } proc_held_state;
+
+/* A payout emitted PENDING_APPROVAL: kept while it waits for its decision, and once
+ * decided for as long as a return may still name the sale it came from (a return of a
+ * rejected payout's sale claws nothing back). Everything the record of the decision
+ * repeats is here, since the payout topic is not read back. Held payouts are the rare
+ * large ones, so the strings are plain buffers and every record is in memory. */
+typedef struct {
+    uint64_t hash;                   /* proc_hash64(payout_id) */
+    int64_t occurred_at;             /* the payout's (its source event's) */
+    int32_t period_key;
+    int32_t state;                   /* proc_held_state */
+    proc_payout_kind kind;
+    int64_t amount_minor;            /* as emitted, signed */
+    int64_t clawed_minor;            /* clawbacks of it emitted while pending, signed */
+    char payout_id[PROC_ID_CAP];
+    char tier[PROC_STR_CAP];
+    char rule_id[PROC_STR_CAP];
+} proc_held_payout;
+
 /* The entry sets of a partner that live as hash entries in Redis. */
 typedef enum {
     PROC_SET_SEEN,                   /* remembered event ids */
     PROC_SET_RESPONSES,              /* counted survey answers */
-    PROC_SET_SALES                   /* sale records */
+    PROC_SET_SALES,                  /* sale records */
+    PROC_SET_HELD                    /* payouts held for approval */
 } proc_entry_set;
 
 /* One journal line: the entry `hash` of `set` was added, changed or dropped. What to
@@ -151,6 +173,11 @@ typedef struct {
     int cap_responses;
     int sorted_responses;
     proc_seen *responses;
+
+    /* Payouts held for approval, in no particular order (few: a scan finds one). */
+    int n_held;
+    int cap_held;
+    proc_held_payout *held;
 
     /* PULSE statistics per (period, question). They belong to a period but live here
      * rather than in proc_period_state, which stays a plain value (copied with memcpy,
@@ -230,6 +257,14 @@ int proc_partner_sale_changed(proc_partner *pt, uint64_t hash);
 /* Forgets the journal (the changes are written; its array is freed) and clears `rewrite`. */
 void proc_partner_journal_reset(proc_partner *pt);
 
+/* @returns the held payout with this payout_id hash, or NULL. Valid until the next
+ * change of the held payouts. */
+proc_held_payout *proc_partner_held(const proc_partner *pt, uint64_t hash);
+/* Appends a held payout (copied) and journals it. @returns 0 or -1 (ENOMEM). */
+int proc_partner_add_held(proc_partner *pt, const proc_held_payout *h);
+/* Journals that held payout `hash` changed (decided, or clawed back). @returns 0 or -1. */
+int proc_partner_held_changed(proc_partner *pt, uint64_t hash);
+
 /* Survey answers already counted, by proc_hash64_pair(survey_id, respondent_id). */
 bool proc_partner_responded(const proc_partner *pt, uint64_t hash);
 int proc_partner_add_response(proc_partner *pt, uint64_t hash, int64_t occurred_at);
@@ -251,7 +286,9 @@ proc_pulse_stat *proc_partner_add_pulse(proc_partner *pt, int32_t period_key, ui
  *  - a sale record once the period of the last instant a return may name it
  *    (occurred_at + return_window_days) is closed to late events: every return that
  *    could still use it would be LATE_EVENT. (Dropping it as soon as the watermark passes
- *    occurred_at + return_window_days would refuse a late return the window allows.) */
+ *    occurred_at + return_window_days would refuse a late return the window allows.)
+ *  - a decided held payout under the same rule as a sale record, so the sale it came
+ *    from is gone first; a pending one is kept until it is decided. */
 struct proc_program;
 int proc_partner_prune(proc_partner *pt, int64_t horizon_ms, const struct proc_program *prog);
 
@@ -270,9 +307,11 @@ int proc_partner_encode(const proc_partner *pt, uint8_t **out, size_t *out_len);
  * @returns 0, or -1 when the bytes are not a partner blob of a known version. */
 int proc_partner_decode(proc_partner *pt, const uint8_t *buf, size_t len);
 
-/* Hash entries. A field is a set letter ('e' event id, 'r' survey answer, 's' sale) and
+/* Hash entries. A field is a set letter ('e' event id, 'r' survey answer, 's' sale, 'a'
+ * payout held for approval) and
  * the entry's hash as 16 lowercase hex digits; PROC_FIELD_CAP holds it with its NUL. An
- * id or answer's value is its occurred_at in decimal; a sale's is a varint record. */
+ * id or answer's value is its occurred_at in decimal; a sale's or held payout's is a
+ * varint record. */
 #define PROC_FIELD_CAP 18
 void proc_partner_field(proc_entry_set set, uint64_t hash, char field[PROC_FIELD_CAP]);
 
@@ -287,8 +326,8 @@ void proc_partner_field(proc_entry_set set, uint64_t hash, char field[PROC_FIELD
 size_t proc_partner_entry(const proc_partner *pt, proc_entry_set set, uint64_t hash,
                           uint8_t *buf, size_t cap);
 
-/* Adds one stored entry to a partner decoded from a version-3 blob: an id or answer, or a
- * sale to `open` (its record is checked, not kept). Entries come in any order; call
+/* Adds one stored entry to a partner decoded from a version-3 blob: an id, answer or held
+ * payout, or a sale to `open` (its record is checked, not kept). Entries come in any order; call
  * proc_partner_load_done after the last. @returns 0, or -1 when the field or value is
  * malformed or ENOMEM. */
 int proc_partner_load_entry(proc_partner *pt, const char *field, size_t field_len,

@@ -16,6 +16,9 @@
  *
  * A sale entry's value: occurred_at, amount, returned, the payout count, then per payout
  * kind, amount and payout_id — the same fields as in a version-2 record.
+ *
+ * A held payout's value: occurred_at, period key, state, kind, amount, clawed back while
+ * pending, payout_id, tier, rule_id.
  */
 #include "proc_partner.h"
 
@@ -66,6 +69,41 @@ static void put_sale(proc_blob_writer *w, const proc_sale_record *s, const proc_
         proc_blob_put_i64(w, p->amount_minor);
         proc_blob_put_str(w, p->payout_id);
     }
+}
+
+static void put_held(proc_blob_writer *w, const proc_held_payout *h)
+{
+    proc_blob_put_i64(w, h->occurred_at);
+    proc_blob_put_i64(w, h->period_key);
+    proc_blob_put_u64(w, (uint64_t)h->state);
+    proc_blob_put_u64(w, (uint64_t)h->kind);
+    proc_blob_put_i64(w, h->amount_minor);
+    proc_blob_put_i64(w, h->clawed_minor);
+    proc_blob_put_str(w, h->payout_id);
+    proc_blob_put_str(w, h->tier);
+    proc_blob_put_str(w, h->rule_id);
+}
+
+/* @returns 0 and fills *h (hash set), or -1 when the value is not a held payout. */
+static int get_held(const uint8_t *val, size_t len, uint64_t hash, proc_held_payout *h)
+{
+    proc_blob_reader r = {val, val + len, 0};
+    memset(h, 0, sizeof *h);
+    h->hash = hash;
+    h->occurred_at = proc_blob_get_i64(&r);
+    h->period_key = (int32_t)proc_blob_get_i64(&r);
+    uint64_t state = proc_blob_get_u64(&r), kind = proc_blob_get_u64(&r);
+    h->amount_minor = proc_blob_get_i64(&r);
+    h->clawed_minor = proc_blob_get_i64(&r);
+    proc_blob_get_str(&r, h->payout_id, sizeof h->payout_id);
+    proc_blob_get_str(&r, h->tier, sizeof h->tier);
+    proc_blob_get_str(&r, h->rule_id, sizeof h->rule_id);
+    if (r.failed || r.p != r.end || state > PROC_HELD_REJECTED || kind >= PROC_PAYOUT_KIND_COUNT ||
+        proc_hash64(h->payout_id) != hash)
+        return -1;
+    h->state = (int32_t)state;
+    h->kind = (proc_payout_kind)kind;
+    return 0;
 }
 
 int proc_partner_encode(const proc_partner *pt, uint8_t **out, size_t *out_len)
@@ -248,7 +286,7 @@ int proc_partner_decode(proc_partner *pt, const uint8_t *buf, size_t len)
 
 /* ---- entries ----------------------------------------------------------------------- */
 
-static const char SET_LETTER[] = {'e', 'r', 's'};   /* by proc_entry_set */
+static const char SET_LETTER[] = {'e', 'r', 's', 'a'};   /* by proc_entry_set */
 
 void proc_partner_field(proc_entry_set set, uint64_t hash, char field[PROC_FIELD_CAP])
 {
@@ -267,9 +305,27 @@ static const proc_sale_record *find_sale(const proc_partner *pt, uint64_t hash,
     return s;
 }
 
+/* The bytes of a writer as an entry value: never 0, which would read as "delete". */
+static size_t take_value(proc_blob_writer *w, uint8_t *buf, size_t cap)
+{
+    size_t n = w->failed || w->len > cap ? PROC_ENTRY_FAILED : w->len;
+    if (n != PROC_ENTRY_FAILED)
+        memcpy(buf, w->buf, n);
+    free(w->buf);
+    return n;
+}
+
 size_t proc_partner_entry(const proc_partner *pt, proc_entry_set set, uint64_t hash,
                           uint8_t *buf, size_t cap)
 {
+    if (set == PROC_SET_HELD) {
+        const proc_held_payout *h = proc_partner_held(pt, hash);
+        if (h == NULL)
+            return 0;
+        proc_blob_writer w = {0};
+        put_held(&w, h);
+        return take_value(&w, buf, cap);
+    }
     if (set == PROC_SET_SALES) {
         const proc_sale_payout *p;
         const proc_sale_record *s = find_sale(pt, hash, &p);
@@ -279,12 +335,7 @@ size_t proc_partner_entry(const proc_partner *pt, proc_entry_set set, uint64_t h
             return PROC_ENTRY_NOT_LOADED;
         proc_blob_writer w = {0};
         put_sale(&w, s, p);
-        /* Never 0 here: that would read as "delete" and drop an open sale from Redis. */
-        size_t n = w.failed || w.len > cap ? PROC_ENTRY_FAILED : w.len;
-        if (n != PROC_ENTRY_FAILED)
-            memcpy(buf, w.buf, n);
-        free(w.buf);
-        return n;
+        return take_value(&w, buf, cap);
     }
     const proc_seen *item = proc_partner_find(pt, set, hash);
     if (item == NULL)
@@ -331,6 +382,14 @@ int proc_partner_load_entry(proc_partner *pt, const char *field, size_t field_le
         if (d < 0)
             return -1;
         hash = hash << 4 | (uint64_t)d;
+    }
+    if (field[0] == 'a') {
+        proc_held_payout h;
+        if (get_held(val, val_len, hash, &h) || proc_partner_held(pt, hash) != NULL ||
+            proc_reserve((void **)&pt->held, &pt->cap_held, pt->n_held + 1, sizeof *pt->held))
+            return -1;
+        pt->held[pt->n_held++] = h;
+        return 0;
     }
     if (field[0] == 's') {
         /* The record is parsed to check it, then only (hash, occurred_at) is kept. */

@@ -40,6 +40,7 @@ int proc_rule_return(proc_rule_ctx *c, int64_t amount);  /* proc_rules_return.c 
 int proc_rule_deal(proc_rule_ctx *c);                /* DEAL_*: proc_rules_deal.c */
 int proc_rule_certification(proc_rule_ctx *c);       /* proc_rules_certification.c */
 int proc_rule_survey(proc_rule_ctx *c);              /* proc_rules_survey.c */
+int proc_rule_approval(proc_rule_ctx *c);            /* proc_rules_approval.c */
 
 /* ---- periods and tiers (proc_rules_period.c) ---------------------------------------- */
 
@@ -94,6 +95,20 @@ proc_alert *proc_rule_alert(proc_rule_ctx *c, proc_alert_kind kind, proc_severit
  * @returns 0, or -1 on ENOMEM. */
 int proc_rule_payout(proc_rule_ctx *c, int32_t key, proc_payout_kind kind, int64_t amount,
                      const char *rule_id, int tier);
+
+/* The same for a clawback of the held payout `held` (its proc_hash64) while that one is
+ * still pending: emitted PENDING_APPROVAL and added to the held payout's clawed_minor, so
+ * the decision settles both (§6.13). */
+int proc_rule_payout_tied(proc_rule_ctx *c, int32_t key, proc_payout_kind kind, int64_t amount,
+                          const char *rule_id, int tier, uint64_t held);
+
+/* True for the kinds the cap counts (all but MDF_ACCRUAL and CLAWBACK). */
+bool proc_rule_is_cash(proc_payout_kind k);
+
+/* The program metrics of `amount` of a payout of `kind` (negative to take one back):
+ * payouts_minor:KIND, payouts_total_minor, cash_and_clawbacks_minor. @returns 0 or -1. */
+int proc_rule_payout_metrics(proc_rule_ctx *c, int32_t key, proc_payout_kind kind,
+                             int64_t amount);
 
 /* A metric delta of the partner's program (SPEC §9). @returns 0 or -1 (ENOMEM). */
 int proc_rule_kpi(proc_rule_ctx *c, int32_t key, const char *field, int64_t delta);

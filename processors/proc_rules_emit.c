@@ -27,7 +27,7 @@ int proc_rule_kpi(proc_rule_ctx *c, int32_t key, const char *field, int64_t delt
     return proc_outputs_kpi(c->out, key, field, delta);
 }
 
-static bool is_cash(proc_payout_kind k)
+bool proc_rule_is_cash(proc_payout_kind k)
 {
     return k != PROC_PAYOUT_MDF_ACCRUAL && k != PROC_PAYOUT_CLAWBACK;
 }
@@ -35,14 +35,15 @@ static bool is_cash(proc_payout_kind k)
 /* The program metrics of a payout: by kind, in total, and in the payout-to-revenue
  * ratio's numerator, which counts cash and the clawbacks that take cash back (not MDF,
  * which is a fund credit, nor its reversal). */
-static int payout_metrics(proc_rule_ctx *c, int32_t key, proc_payout_kind kind, int64_t amount)
+int proc_rule_payout_metrics(proc_rule_ctx *c, int32_t key, proc_payout_kind kind,
+                             int64_t amount)
 {
     char field[PROC_KPI_FIELD_CAP];
     snprintf(field, sizeof field, "payouts_minor:%s", proc_payout_kind_name(kind));
     if (proc_rule_kpi(c, key, field, amount) ||
         proc_rule_kpi(c, key, "payouts_total_minor", amount))
         return -1;
-    if (is_cash(kind) || kind == PROC_PAYOUT_CLAWBACK)
+    if (proc_rule_is_cash(kind) || kind == PROC_PAYOUT_CLAWBACK)
         return proc_rule_kpi(c, key, "cash_and_clawbacks_minor", amount);
     return 0;
 }
@@ -84,8 +85,27 @@ static int cap_alert(proc_rule_ctx *c, int32_t key, const char *payout_id, proc_
     return 0;
 }
 
-int proc_rule_payout(proc_rule_ctx *c, int32_t key, proc_payout_kind kind, int64_t amount,
-                     const char *rule_id, int tier)
+/* Holds a payout just emitted PENDING_APPROVAL until its decision (§6.13). */
+static int hold(proc_rule_ctx *c, int32_t key, const proc_payout *p)
+{
+    proc_held_payout h;
+    memset(&h, 0, sizeof h);
+    h.hash = proc_hash64(p->payout_id);
+    h.occurred_at = p->occurred_at;
+    h.period_key = key;
+    h.state = PROC_HELD_PENDING;
+    h.kind = p->kind;
+    h.amount_minor = p->amount_minor;
+    proc_copy(h.payout_id, sizeof h.payout_id, p->payout_id);
+    proc_copy(h.tier, sizeof h.tier, p->tier);
+    proc_copy(h.rule_id, sizeof h.rule_id, p->rule_id);
+    return proc_partner_add_held(c->pt, &h);
+}
+
+/* The payout itself once the cap is applied; `tied` (or 0) names the held payout a
+ * clawback reverses while that one is still pending. */
+static int emit(proc_rule_ctx *c, int32_t key, proc_payout_kind kind, int64_t amount,
+                const char *rule_id, int tier, uint64_t tied)
 {
     proc_period_state *ps = proc_partner_period(c->pt, key);
     const char *id_parts[] = {c->ev->event_id, proc_payout_kind_name(kind), rule_id};
@@ -95,7 +115,7 @@ int proc_rule_payout(proc_rule_ctx *c, int32_t key, proc_payout_kind kind, int64
     proc_make_id(payout_id, "po", id_parts, 3);
     /* Only cash counts toward the cap, and only cash is cut: a clawback neither uses nor
      * frees cap room (§6.12), so cash_minor never goes down. */
-    if (is_cash(kind)) {
+    if (proc_rule_is_cash(kind)) {
         int64_t room = c->prog->cap_per_period_minor - ps->cash_minor;
         if (room < 0)
             room = 0;
@@ -119,17 +139,29 @@ int proc_rule_payout(proc_rule_ctx *c, int32_t key, proc_payout_kind kind, int64
         proc_copy(p->rule_id, sizeof p->rule_id, rule_id);
         proc_copy(p->source_event_id, sizeof p->source_event_id, c->ev->event_id);
         p->occurred_at = c->ev->occurred_at;
-        if (is_cash(kind))
+        if (proc_rule_is_cash(kind))
             ps->cash_minor += amount;
         ps->payouts_minor += amount;
-        if (payout_metrics(c, key, kind, amount))
+        if (proc_rule_payout_metrics(c, key, kind, amount))
             return -1;
 
-        /* By magnitude: a large clawback needs the same sign-off as a large payment. */
+        /* By magnitude: a large clawback needs the same sign-off as a large payment. A
+         * clawback of a payout still pending is held with it instead: its decision
+         * settles both (the release pays what is left after the clawbacks). */
         int64_t magnitude = amount < 0 ? -amount : amount;
-        if (magnitude >= c->prog->approval_threshold_minor) {
+        proc_held_payout *of = tied ? proc_partner_held(c->pt, tied) : NULL;
+        if (of != NULL) {
             p->status = PROC_STATUS_PENDING_APPROVAL;
-            if (approval_alert(c, key, p))
+            of->clawed_minor += amount;
+            /* The approval metrics stay with the held payout's period, where its
+             * decision settles them. */
+            if (proc_partner_held_changed(c->pt, of->hash) ||
+                proc_rule_kpi(c, of->period_key, "approval_pending_minor", amount))
+                return -1;
+        } else if (magnitude >= c->prog->approval_threshold_minor) {
+            p->status = PROC_STATUS_PENDING_APPROVAL;
+            if (hold(c, key, p) || proc_rule_kpi(c, key, "approval_pending_minor", amount) ||
+                approval_alert(c, key, p))
                 return -1;
         }
     }
@@ -139,4 +171,16 @@ int proc_rule_payout(proc_rule_ctx *c, int32_t key, proc_payout_kind kind, int64
             return -1;
     }
     return 0;
+}
+
+int proc_rule_payout(proc_rule_ctx *c, int32_t key, proc_payout_kind kind, int64_t amount,
+                     const char *rule_id, int tier)
+{
+    return emit(c, key, kind, amount, rule_id, tier, 0);
+}
+
+int proc_rule_payout_tied(proc_rule_ctx *c, int32_t key, proc_payout_kind kind, int64_t amount,
+                          const char *rule_id, int tier, uint64_t held)
+{
+    return emit(c, key, kind, amount, rule_id, tier, held);
 }

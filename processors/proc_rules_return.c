@@ -77,7 +77,15 @@ int proc_rule_return(proc_rule_ctx *c, int64_t amount)
                                      rec->amount_minor);
         proc_payout_kind kind =
             p->kind == PROC_PAYOUT_MDF_ACCRUAL ? PROC_PAYOUT_MDF_ACCRUAL : PROC_PAYOUT_CLAWBACK;
-        if (proc_rule_payout(c, key, kind, -back, p->payout_id, eff))
+        /* A payout held for approval (§6.13): a rejected one was never paid, so nothing
+         * comes back; a pending one's clawback is held with it. */
+        uint64_t h = proc_hash64(p->payout_id);
+        const proc_held_payout *held = proc_partner_held(c->pt, h);
+        if (held != NULL && held->state == PROC_HELD_REJECTED)
+            continue;
+        if (held != NULL && held->state == PROC_HELD_PENDING
+                ? proc_rule_payout_tied(c, key, kind, -back, p->payout_id, eff, h)
+                : proc_rule_payout(c, key, kind, -back, p->payout_id, eff))
             return -1;
     }
     return proc_rule_period_end(c, &pe);

@@ -75,6 +75,17 @@ static bool validate_survey(const proc_survey *s, char *detail, size_t cap)
     return true;
 }
 
+static bool validate_approval(const proc_approval *a, char *detail, size_t cap)
+{
+    if (!a->payout_id[0])
+        INVALID("payout_id must not be empty");
+    if (!a->approver_id[0])
+        INVALID("approver_id must not be empty");
+    if (a->decision != PROC_DECISION_APPROVED && a->decision != PROC_DECISION_REJECTED)
+        INVALID("unknown decision %d", (int)a->decision);
+    return true;
+}
+
 bool proc_validate(const proc_event *ev, char *detail, size_t cap)
 {
     if (!ev->event_id[0])
@@ -88,6 +99,8 @@ bool proc_validate(const proc_event *ev, char *detail, size_t cap)
         return validate_registration(&ev->u.reg, detail, cap);
     case PROC_EVENT_SURVEY:
         return validate_survey(&ev->u.survey, detail, cap);
+    case PROC_EVENT_APPROVAL:
+        return validate_approval(&ev->u.approval, detail, cap);
     }
     INVALID("unknown event type %d", (int)ev->type);
 }

@@ -458,7 +458,7 @@ schema_status schema_decode_event(const schema_registry *reg, proc_event_type ex
                                   const void *buf, size_t len, proc_event *out,
                                   char *detail, size_t detail_cap)
 {
-    if ((unsigned)expected > PROC_EVENT_SURVEY) {
+    if ((unsigned)expected > PROC_EVENT_APPROVAL) {
         if (detail && detail_cap)
             snprintf(detail, detail_cap, "The expected event type %d is not an input event.",
                      (int)expected);

@@ -230,7 +230,7 @@ int schema_encode_alert(const schema_registry *reg, const proc_alert *a, uint8_t
 int schema_encode_event(const schema_registry *reg, const proc_event *ev, uint8_t *buf,
                         size_t cap, size_t *len_out)
 {
-    if (!ev || (unsigned)ev->type > PROC_EVENT_SURVEY)
+    if (!ev || (unsigned)ev->type > PROC_EVENT_APPROVAL)
         return -1;
     return encode(reg, (schema_record_kind)ev->type, ev, buf, cap, len_out);
 }

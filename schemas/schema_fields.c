@@ -12,6 +12,8 @@
 /* Enums are stored through int pointers: make sure the C enums are int-sized. */
 _Static_assert(sizeof(proc_sale_kind) == sizeof(int), "enum size");
 _Static_assert(sizeof(proc_alert_kind) == sizeof(int), "enum size");
+_Static_assert(sizeof(proc_decision) == sizeof(int), "enum size");
+_Static_assert(sizeof(proc_payout_status) == sizeof(int), "enum size");
 _Static_assert(sizeof(((proc_attr *)0)->key) == SF_ATTR_KEY_CAP, "attr key size");
 _Static_assert(sizeof(((proc_attr *)0)->value) == SF_ATTR_VALUE_CAP, "attr value size");
 
@@ -26,14 +28,15 @@ SYMS(reg_kind, "PARTNER_ENROLLED", "DEAL_REGISTERED", "DEAL_APPROVED", "DEAL_REJ
 SYMS(survey_kind, "ENPS", "PULSE");
 SYMS(payout_kind, "REBATE", "TIER_TRUE_UP", "SPIFF", "DEAL_REGISTRATION_BONUS",
      "CERTIFICATION_BONUS", "MDF_ACCRUAL", "CLAWBACK");
-SYMS(payout_status, "APPROVED", "PENDING_APPROVAL");
+SYMS(decision, "APPROVED", "REJECTED");
+SYMS(payout_status, "APPROVED", "PENDING_APPROVAL", "REJECTED");
 SYMS(alert_kind, "TIER_ACHIEVED", "TIER_DOWNGRADED", "NEAR_NEXT_TIER", "CAP_REACHED",
      "APPROVAL_REQUIRED", "DEAL_CONFLICT", "DETRACTOR_RESPONSE", "PARTNER_NPS_LOW",
-     "PULSE_LOW");
+     "PULSE_LOW", "PAYOUT_APPROVED", "PAYOUT_REJECTED");
 SYMS(severity, "INFO", "WARNING", "CRITICAL");
 
 _Static_assert(PROC_PAYOUT_KIND_COUNT == 7, "payout kinds changed: update the table");
-_Static_assert(PROC_ALERT_KIND_COUNT == 9, "alert kinds changed: update the table");
+_Static_assert(PROC_ALERT_KIND_COUNT == 11, "alert kinds changed: update the table");
 
 #define MEMBER_SIZE(T, m) sizeof(((T *)0)->m)
 
@@ -92,6 +95,14 @@ static const sf_field survey_fields[] = {
      &schema_fields_pulse_answer},
 };
 
+static const sf_field approval_fields[] = {
+    COMMON_EVENT_FIELDS,
+    STR(proc_event, "payout_id", u.approval.payout_id),
+    ENUM(proc_event, "decision", u.approval.decision, decision),
+    STR(proc_event, "approver_id", u.approval.approver_id),
+    OSTR(proc_event, "reason", u.approval.reason, u.approval.has_reason),
+};
+
 static const sf_field payout_fields[] = {
     STR(proc_payout, "payout_id", payout_id),
     STR(proc_payout, "partner_id", partner_id),
@@ -105,6 +116,8 @@ static const sf_field payout_fields[] = {
     STR(proc_payout, "rule_id", rule_id),
     STR(proc_payout, "source_event_id", source_event_id),
     LONG(proc_payout, "occurred_at", occurred_at),
+    OSTR(proc_payout, "decision_of", decision_of, has_decision_of),
+    OSTR(proc_payout, "approver_id", approver_id, has_approver_id),
 };
 
 static const sf_field alert_fields[] = {
@@ -128,6 +141,7 @@ const sf_record schema_fields_records[SCHEMA_REC_COUNT] = {
     [SCHEMA_REC_REGISTRATION] = {"RegistrationEvent", registration_fields,
                                  N(registration_fields)},
     [SCHEMA_REC_SURVEY] = {"SurveyEvent", survey_fields, N(survey_fields)},
+    [SCHEMA_REC_APPROVAL] = {"ApprovalEvent", approval_fields, N(approval_fields)},
     [SCHEMA_REC_PAYOUT] = {"PayoutEvent", payout_fields, N(payout_fields)},
     [SCHEMA_REC_ALERT] = {"AlertEvent", alert_fields, N(alert_fields)},
 };
@@ -146,6 +160,7 @@ const char *schema_fields_type_word(schema_record_kind kind)
     case SCHEMA_REC_SALE: return "sale";
     case SCHEMA_REC_REGISTRATION: return "registration";
     case SCHEMA_REC_SURVEY: return "survey";
+    case SCHEMA_REC_APPROVAL: return "approval";
     default: return NULL;
     }
 }

@@ -110,7 +110,7 @@ done:
 
 char *schema_event_to_json(const proc_event *ev)
 {
-    if (!ev || (unsigned)ev->type > PROC_EVENT_SURVEY)
+    if (!ev || (unsigned)ev->type > PROC_EVENT_APPROVAL)
         return NULL;
     schema_record_kind k = (schema_record_kind)ev->type;
     return dump(record_to_json(&schema_fields_records[k], ev, schema_fields_type_word(k)));
@@ -287,17 +287,17 @@ static int from_json(const char *json, int kind, void *out, size_t out_size, cha
     memset(out, 0, out_size);
     if (kind < 0) {
         const char *word = json_string_value(json_object_get(root, "type"));
-        for (int k = 0; word && k <= SCHEMA_REC_SURVEY && kind < 0; k++)
+        for (int k = 0; word && k <= SCHEMA_REC_LAST_INPUT && kind < 0; k++)
             if (strcmp(word, schema_fields_type_word((schema_record_kind)k)) == 0)
                 kind = k;
         if (kind < 0) {
-            jfail(&c, "type", "must be \"sale\", \"registration\" or \"survey\".");
+            jfail(&c, "type", "must be \"sale\", \"registration\", \"survey\" or \"approval\".");
             goto done;
         }
         ((proc_event *)out)->type = (proc_event_type)kind;
     }
     rc = record_from_json(&c, &schema_fields_records[kind], root, out,
-                          kind <= SCHEMA_REC_SURVEY);
+                          kind <= SCHEMA_REC_LAST_INPUT);
 done:
     json_decref(root);
     return rc;

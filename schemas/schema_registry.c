@@ -308,10 +308,11 @@ schema_registry *schema_registry_new(char *err, size_t errlen)
     }
     if (load_map_text(reg, SR_MAP_NAME " (embedded)", map->text, map->len, NULL, err, errlen))
         goto fail;
-    /* Each kind's output id is the first embedded id of that kind. */
+    /* Each kind's output id is the last embedded id of that kind: registry.map lists a
+     * record's versions oldest first, and the newest is the one the tables describe. */
     for (int k = 0; k < SCHEMA_REC_COUNT; k++) {
         const sr_entry *e = NULL;
-        for (size_t i = 0; i < reg->n && !e; i++)
+        for (size_t i = 0; i < reg->n; i++)
             if (reg->entries[i].kind == k)
                 e = &reg->entries[i];
         if (!e) {

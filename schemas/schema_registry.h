@@ -2,7 +2,7 @@
  * schema_registry.h — schema ids → Avro writer schemas (SPEC §2).
  *
  * A registry maps the 4-byte schema id of the Confluent wire format to a writer schema.
- * It starts with the local mapping shipped in schemas/registry.map (ids 1–5), embedded
+ * It starts with the local mapping shipped in schemas/registry.map (ids 1–8), embedded
  * into the library at build time, so the worker needs no files at run time. More writer
  * schemas are added at run time with schema_registry_add() (e.g. fetched from a
  * Confluent-compatible registry, or a producer's evolved schema) or from a map file.
@@ -21,22 +21,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The five record types of the contract. The first three equal proc_event_type. */
+/* The six record types of the contract. The four inputs come first and equal
+ * proc_event_type. */
 typedef enum {
     SCHEMA_REC_SALE = 0,
     SCHEMA_REC_REGISTRATION,
     SCHEMA_REC_SURVEY,
+    SCHEMA_REC_APPROVAL,
     SCHEMA_REC_PAYOUT,
     SCHEMA_REC_ALERT,
     SCHEMA_REC_COUNT
 } schema_record_kind;
+
+#define SCHEMA_REC_LAST_INPUT SCHEMA_REC_APPROVAL
 
 #define SCHEMA_NAMESPACE "partner_incentives.v1"
 
 typedef struct schema_registry schema_registry;
 
 /*
- * Creates a registry holding the embedded local schemas (ids 1–5) and encoders for them.
+ * Creates a registry holding the embedded local schemas (ids 1–8) and encoders for them.
  * @returns the registry, owned by the caller (free with schema_registry_destroy), or NULL
  *          with a sentence in err (only on out-of-memory or a broken build).
  */
@@ -49,7 +53,7 @@ void schema_registry_destroy(schema_registry *reg);
  * Registers the writer schema json_text (an .avsc text; copied, the caller keeps it)
  * under id. Registering the same schema again under the same id is a no-op; a different
  * schema under a taken id is an error (Confluent ids are immutable).
- * A schema that is not one of the five records in SCHEMA_NAMESPACE is accepted but
+ * A schema that is not one of the six records in SCHEMA_NAMESPACE is accepted but
  * decodes as SCHEMA_UNKNOWN_SCHEMA.
  * @returns 0, or -1 with one sentence in err naming the id.
  */

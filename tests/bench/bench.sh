@@ -130,6 +130,7 @@ bench_namespace() {
   export PI_TOPIC_SALES="$run.partner.sales"
   export PI_TOPIC_REGISTRATIONS="$run.partner.registrations"
   export PI_TOPIC_SURVEYS="$run.partner.surveys"
+  export PI_TOPIC_APPROVALS="$run.partner.approvals"
   export PI_TOPIC_PAYOUTS="$run.incentive.payouts"
   export PI_TOPIC_ALERTS="$run.incentive.alerts"
   export PI_TOPIC_DEAD_LETTERS="$run.incentive.dead-letters"

@@ -25,13 +25,14 @@ say() { echo "[$(basename "$0")] $*"; }
 fail() { echo "[$(basename "$0")] FAIL: $*" >&2; exit 1; }
 
 # e2e_namespace NAME — points topics, Redis namespace and consumer group at a fresh
-# namespace "NAME-<pid>" and creates its six topics.
+# namespace "NAME-<pid>" and creates its seven topics.
 e2e_namespace() {
   local run="$1-$$"
   export E2E_RUN="$run"
   export PI_TOPIC_SALES="$run.partner.sales"
   export PI_TOPIC_REGISTRATIONS="$run.partner.registrations"
   export PI_TOPIC_SURVEYS="$run.partner.surveys"
+  export PI_TOPIC_APPROVALS="$run.partner.approvals"
   export PI_TOPIC_PAYOUTS="$run.incentive.payouts"
   export PI_TOPIC_ALERTS="$run.incentive.alerts"
   export PI_TOPIC_DEAD_LETTERS="$run.incentive.dead-letters"
@@ -71,6 +72,32 @@ dump_outputs() {
   "$CTL" dump --json --topic payouts >"$1/payouts.jsonl"
   "$CTL" dump --json --topic alerts >"$1/alerts.jsonl"
   "$CTL" dump --json --topic dead-letters >"$1/dead-letters.jsonl"
+}
+
+# decisions_from_alerts OUT — an approver working through the APPROVAL_REQUIRED alerts read
+# now (read_committed): one decision per held payout, approving the odd ones and rejecting
+# the even ones, a day after the payout, then a second decision on the first payout
+# (APPROVAL_ALREADY_DECIDED) and one on a payout that does not exist
+# (APPROVAL_UNKNOWN_PAYOUT). Payout ids do not depend on the namespace, so the file can be
+# produced into another run of the same stream. Prints the number of held payouts.
+decisions_from_alerts() {
+  "$CTL" dump --json --topic alerts | python3 -c '
+import json, sys
+held = [a for a in map(json.loads, sys.stdin) if a["kind"] == "APPROVAL_REQUIRED"]
+out = open(sys.argv[1], "w")
+def decide(i, a, decision, payout_id=None):
+    out.write(json.dumps({"type": "approval", "event_id": f"decision-{i}",
+                          "partner_id": a["partner_id"], "occurred_at": a["occurred_at"] + 86400000,
+                          "payout_id": payout_id or a["attributes"]["payout_id"],
+                          "decision": decision, "approver_id": "cfo-e2e",
+                          "reason": None if decision == "APPROVED" else "over budget"}) + "\n")
+for i, a in enumerate(held, 1):
+    decide(i, a, "APPROVED" if i % 2 else "REJECTED")
+if held:
+    decide(len(held) + 1, held[0], "REJECTED")
+    decide(len(held) + 2, held[0], "APPROVED", "po_" + "0" * 32)
+print(len(held))
+' "$1"
 }
 
 # dump_redis FILE — every key of this run's namespace with its value, namespace prefix

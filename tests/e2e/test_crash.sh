@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Crash and restart: the same seeded stream, all four phases of it (enrolments,
 # certifications and deal registrations; sales with deal sales, returns, late and bad
-# records; survey responses; deal conflicts), through a worker that runs undisturbed, and
-# through one that is killed seven times mid-stream: in the sales phase SIGKILL from
+# records; survey responses; deal conflicts) and then the decisions on its held payouts,
+# through a worker that runs undisturbed, and through one that is killed eight times
+# mid-stream: in the sales phase SIGKILL from
 # outside at two points and twice on purpose right after a ledger commit and before its
 # Kafka transaction (the window the outbox exists for); in the surveys phase twice in that
 # window; in the conflicts phase (deal claims shared between partners) once in that
-# window. The outputs (read_committed) and the Redis state must be
+# window; among the decisions once in that window. The outputs (read_committed) and the Redis state must be
 # exactly those of the undisturbed run: nothing missing, nothing twice.
 source "$(dirname "$0")/lib.sh"
 
@@ -62,6 +63,9 @@ produce_phase enrol && wait_caught_up 120
 produce_phase sales && wait_caught_up 300
 produce_phase surveys && wait_caught_up 120
 produce_phase conflicts && wait_caught_up 120
+held=$(decisions_from_alerts "$tmp/decisions.jsonl")
+[ "$held" -ge 2 ] || fail "the stream held $held payouts for approval; the decisions need two"
+"$CTL" produce --file "$tmp/decisions.jsonl" 2>>"$tmp/produce.log" && wait_caught_up 120
 worker_stop
 dump_outputs "$tmp/clean"
 dump_redis "$tmp/clean/redis.txt"
@@ -132,6 +136,19 @@ wait_caught_up 120 || { tail -30 "$log"; exit 1; }
 worker_stop
 say "registrations in the ledger at the kill: $lag7 (enrol phase $enrolled, conflicts phase $total_c)"
 expect_within conflicts "$enrolled" $((enrolled + total_c)) "$lag7"
+
+# Decisions on the held payouts: 8. the commit window, after the ledger took decisions
+# and before their PayoutEvents and alerts were in Kafka.
+"$CTL" produce --file "$tmp/decisions.jsonl" 2>>"$tmp/produce.log"
+total_d=$(total_lag)
+worker_start "$log" "${SETTINGS[@]}" --fault.exit_after_ledger_commits=1
+expect_killed "$log"
+lag8=$(ledger_count "$PI_TOPIC_APPROVALS")
+worker_start "$log" "${SETTINGS[@]}"
+wait_caught_up 120 || { tail -30 "$log"; exit 1; }
+worker_stop
+say "decisions in the ledger at the kill: $lag8 (of $total_d, for $held held payouts)"
+expect_within decisions 0 $((total_d + 1)) "$lag8"
 grep -q '"event":"reconciled"' "$log" || fail "no restart had to republish an outbox gap"
 say "outbox gaps republished: $(grep -c '"event":"reconciled"' "$log"); batches redone on a changed deal claim: $(grep -c '"event":"rewound"' "$log" || true); killed run ${SECONDS}s"
 
@@ -168,7 +185,8 @@ expect_all() {
 expect_all "$(kinds "$tmp/clean/payouts.jsonl" kind)" \
   "REBATE TIER_TRUE_UP SPIFF DEAL_REGISTRATION_BONUS CERTIFICATION_BONUS MDF_ACCRUAL CLAWBACK" payouts
 expect_all "$(kinds "$tmp/clean/alerts.jsonl" kind)" \
-  "TIER_ACHIEVED TIER_DOWNGRADED NEAR_NEXT_TIER CAP_REACHED APPROVAL_REQUIRED DEAL_CONFLICT DETRACTOR_RESPONSE PARTNER_NPS_LOW PULSE_LOW" alerts
+  "TIER_ACHIEVED TIER_DOWNGRADED NEAR_NEXT_TIER CAP_REACHED APPROVAL_REQUIRED DEAL_CONFLICT DETRACTOR_RESPONSE PARTNER_NPS_LOW PULSE_LOW PAYOUT_APPROVED PAYOUT_REJECTED" alerts
+expect_all "$(kinds "$tmp/clean/payouts.jsonl" status)" "APPROVED PENDING_APPROVAL REJECTED" "payout statuses"
 expect_all "$(kinds "$tmp/clean/dead-letters.jsonl" reason)" \
-  "DECODE_ERROR UNKNOWN_SCHEMA INVALID_EVENT PARTNER_NOT_ENROLLED UNSUPPORTED_CURRENCY LATE_EVENT RETURN_INVALID DUPLICATE_RESPONSE MISPARTITIONED" "dead letters"
+  "DECODE_ERROR UNKNOWN_SCHEMA INVALID_EVENT PARTNER_NOT_ENROLLED UNSUPPORTED_CURRENCY LATE_EVENT RETURN_INVALID DUPLICATE_RESPONSE MISPARTITIONED APPROVAL_ALREADY_DECIDED APPROVAL_UNKNOWN_PAYOUT" "dead letters"
 say "identical: $(wc -l <"$tmp/clean/payouts.jsonl") payouts, $(wc -l <"$tmp/clean/alerts.jsonl") alerts, $(wc -l <"$tmp/clean/dead-letters.jsonl") dead letters, $(wc -l <"$tmp/clean/redis.txt") Redis keys; every payout kind, alert kind and dead-letter reason"

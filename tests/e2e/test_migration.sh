@@ -76,8 +76,14 @@ say "outputs: the migrated run emitted exactly the reference run's phase-7 recor
 compare_redis() {
   dump_redis "$tmp/mig-redis.txt"
   python3 - "$tmp/ref-redis.txt" "$tmp/mig-redis.txt" <<'PY'
-import sys
+import re, sys
 ref, mig = (dict(l.rstrip("\n").split(" ", 1) for l in open(p) if l.strip()) for p in sys.argv[1:])
+# The release that wrote the fixture kept no approval_* metrics (decisions on held
+# payouts came later), so they are left out of the comparison.
+for d in (ref, mig):
+    for k in d:
+        if ":kpi:" in k:
+            d[k] = re.sub(r' "approval_[a-z_]+"\t"-?[0-9]+"', "", d[k])
 private = (":state:",)
 problems = []
 for k in sorted(set(ref) | set(mig)):

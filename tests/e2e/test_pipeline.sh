@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # End to end on the real broker and Redis: a fixed stream in phases (pipeline-phase1.jsonl,
 # pipeline-phase2.jsonl, ...: enrolments, sales, certifications, deals, returns, surveys,
-# late events, bad records), then the exact payouts, alerts, dead letters (read_committed)
+# late events, bad records, decisions on held payouts), then the exact payouts, alerts, dead letters (read_committed)
 # and the Redis leaderboards, partner hashes and program KPI hashes are compared with
 # values worked by hand (pipeline-expected.json; the arithmetic in pipeline-worked.md).
 # Phases wait for the worker to catch up, because Kafka orders records per partition,
-# not across the three input topics.
+# not across the four input topics.
 source "$(dirname "$0")/lib.sh"
 
 e2e_namespace pipeline
@@ -21,13 +21,13 @@ while [ -f "$E2E_DIR/pipeline-phase$phase.jsonl" ]; do
   say "phase $phase consumed"
   phase=$((phase + 1))
 done
-[ "$phase" -gt 6 ] || fail "expected pipeline-phase1..6.jsonl, found $((phase - 1)) phases"
-# The worker's own endpoints agree: every input record handled (84), 23 dead letters,
-# 3 redeliveries of applied events ignored, ready.
+[ "$phase" -gt 8 ] || fail "expected pipeline-phase1..8.jsonl, found $((phase - 1)) phases"
+# The worker's own endpoints agree: every input record handled (92), 26 dead letters,
+# 4 redeliveries of applied events ignored, ready.
 metrics=$(http_get "http://127.0.0.1:$port/metrics")
-grep -qx "pi_events_total{worker=\"$PI_WORKER_ID\"} 84" <<<"$metrics" || fail "metrics: $metrics"
-grep -qx "pi_dead_letters_total{worker=\"$PI_WORKER_ID\"} 23" <<<"$metrics" || fail "metrics: $metrics"
-grep -qx "pi_duplicates_total{worker=\"$PI_WORKER_ID\"} 3" <<<"$metrics" || fail "metrics: $metrics"
+grep -qx "pi_events_total{worker=\"$PI_WORKER_ID\"} 92" <<<"$metrics" || fail "metrics: $metrics"
+grep -qx "pi_dead_letters_total{worker=\"$PI_WORKER_ID\"} 26" <<<"$metrics" || fail "metrics: $metrics"
+grep -qx "pi_duplicates_total{worker=\"$PI_WORKER_ID\"} 4" <<<"$metrics" || fail "metrics: $metrics"
 [ "$(http_get "http://127.0.0.1:$port/readyz")" = "ready" ] || fail "/readyz is not ready"
 worker_stop
 dump_outputs "$tmp/out"

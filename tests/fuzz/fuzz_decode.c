@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     static const proc_event_type types[] = {PROC_EVENT_SALE, PROC_EVENT_REGISTRATION,
-                                            PROC_EVENT_SURVEY};
+                                            PROC_EVENT_SURVEY, PROC_EVENT_APPROVAL};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         proc_event ev;
         if (schema_decode_event(reg, types[i], data, size, &ev, detail, sizeof detail) ==

@@ -56,6 +56,7 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.topic_sales, "partner.sales");
     assert_string_equal(cfg.topic_registrations, "partner.registrations");
     assert_string_equal(cfg.topic_surveys, "partner.surveys");
+    assert_string_equal(cfg.topic_approvals, "partner.approvals");
     assert_string_equal(cfg.topic_payouts, "incentive.payouts");
     assert_string_equal(cfg.topic_alerts, "incentive.alerts");
     assert_string_equal(cfg.topic_dead_letters, "incentive.dead-letters");

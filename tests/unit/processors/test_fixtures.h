@@ -361,6 +361,7 @@ static inline void fx_add_entries(fx_blob *b, const proc_partner *pt, proc_entry
 static inline uint64_t fx_seen_hash(const proc_partner *pt, int i) { return pt->seen[i].hash; }
 static inline uint64_t fx_resp_hash(const proc_partner *pt, int i) { return pt->responses[i].hash; }
 static inline uint64_t fx_sale_hash(const proc_partner *pt, int i) { return pt->open[i].hash; }
+static inline uint64_t fx_held_hash(const proc_partner *pt, int i) { return pt->held[i].hash; }
 
 /* The whole stored state of a partner as one byte string, for comparisons: the core blob
  * and then every entry (field, 2-byte length, value) as the worker writes them, in hash
@@ -377,6 +378,7 @@ static inline fx_blob fx_encode(proc_partner *pt)
     fx_add_entries(&b, pt, PROC_SET_SEEN, pt->n_seen, fx_seen_hash);
     fx_add_entries(&b, pt, PROC_SET_RESPONSES, pt->n_responses, fx_resp_hash);
     fx_add_entries(&b, pt, PROC_SET_SALES, pt->n_open, fx_sale_hash);
+    fx_add_entries(&b, pt, PROC_SET_HELD, pt->n_held, fx_held_hash);
     return b;
 }
 
@@ -396,8 +398,9 @@ static inline int fx_store_load(const proc_partner *src, proc_partner *dst)
     struct { proc_entry_set set; int n; uint64_t (*hash_of)(const proc_partner *, int); } sets[] = {
         {PROC_SET_SEEN, src->n_seen, fx_seen_hash},
         {PROC_SET_RESPONSES, src->n_responses, fx_resp_hash},
-        {PROC_SET_SALES, src->n_open, fx_sale_hash}};
-    for (int s = 0; s < 3 && rc == 0; s++)
+        {PROC_SET_SALES, src->n_open, fx_sale_hash},
+        {PROC_SET_HELD, src->n_held, fx_held_hash}};
+    for (int s = 0; s < 4 && rc == 0; s++)
         for (int i = 0; i < sets[s].n && rc == 0; i++) {
             uint64_t h = sets[s].hash_of(src, i);
             size_t n = proc_partner_entry(src, sets[s].set, h, val, sizeof val);
@@ -492,6 +495,29 @@ static inline proc_outputs *fx_return(fx_world *w, const char *event_id, int64_t
                                       int64_t amount, const char *original)
 {
     fx_return_ev(w, event_id, at, amount, "EUR", original);
+    return fx_applied(w);
+}
+
+/* A decision on the held payout `payout_id` of PARTNER, by "cfo-1". */
+static inline proc_event *fx_decision_ev(fx_world *w, const char *event_id, int64_t at,
+                                         const char *payout_id, proc_decision decision)
+{
+    proc_event *ev = &w->ev;
+    memset(ev, 0, sizeof *ev);
+    ev->type = PROC_EVENT_APPROVAL;
+    snprintf(ev->event_id, sizeof ev->event_id, "%s", event_id);
+    snprintf(ev->partner_id, sizeof ev->partner_id, "%s", PARTNER);
+    ev->occurred_at = at;
+    snprintf(ev->u.approval.payout_id, sizeof ev->u.approval.payout_id, "%s", payout_id);
+    ev->u.approval.decision = decision;
+    snprintf(ev->u.approval.approver_id, sizeof ev->u.approval.approver_id, "cfo-1");
+    return ev;
+}
+
+static inline proc_outputs *fx_decide(fx_world *w, const char *event_id, int64_t at,
+                                      const char *payout_id, proc_decision decision)
+{
+    fx_decision_ev(w, event_id, at, payout_id, decision);
     return fx_applied(w);
 }
 

@@ -329,9 +329,10 @@ typedef struct {
     proc_payout_status status;
 } approval_row;
 
-/* s-1: 60,000,000 at Silver (no certification): rebate 1,200,000 (pending), MDF 600,000.
- * A return of R claws back R / 50 of the rebate and R / 100 of the MDF. Approval goes by
- * the magnitude |amount| >= 1,000,000. */
+/* s-1: 60,000,000 at Silver (no certification): rebate 1,200,000 (pending, then approved:
+ * a clawback of a payout still pending is held with it, test_rules_approval.c), MDF
+ * 600,000. A return of R claws back R / 50 of the rebate and R / 100 of the MDF. Approval
+ * goes by the magnitude |amount| >= 1,000,000. */
 static const approval_row approval_rows[] = {
     {60000000, 1200000, 600000, PENDING},
     {50000000, 1000000, 500000, PENDING},    /* exactly the threshold */
@@ -351,6 +352,9 @@ static void test_clawback_approval(void **state)
         print_message("row %zu: %lld\n", i, (long long)r->returned);
         proc_outputs *o = fx_sale(w, "s-1", Q4D(1), 60000000, "SW-1", 1);
         fx_expect_payout(o, PROC_PAYOUT_REBATE, "Silver", 1200000, "Silver", PENDING, "2026-Q4");
+        char rebate_id[PROC_ID_CAP];
+        id_of(o, PROC_PAYOUT_REBATE, NULL, rebate_id);
+        fx_decide(w, "d-1", Q4D(1) + 1, rebate_id, PROC_DECISION_APPROVED);
         o = fx_return(w, "r-1", Q4D(2), r->returned, "s-1");
         const proc_payout *p = fx_payout(o, PROC_PAYOUT_CLAWBACK, NULL);
         assert_i64(p->amount_minor, -r->clawback);

@@ -158,6 +158,22 @@ static proc_event sample_survey(int n)
     return ev;
 }
 
+static proc_event sample_approval(void)
+{
+    proc_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = PROC_EVENT_APPROVAL;
+    strcpy(ev.event_id, "a1");
+    strcpy(ev.partner_id, "p1");
+    ev.occurred_at = 1793491200000;
+    strcpy(ev.u.approval.payout_id, "po_0123456789abcdef0123456789abcdef");
+    ev.u.approval.decision = PROC_DECISION_REJECTED;
+    strcpy(ev.u.approval.approver_id, "cfo-1");
+    ev.u.approval.has_reason = true;
+    strcpy(ev.u.approval.reason, "claimed twice");
+    return ev;
+}
+
 static proc_payout sample_payout(void)
 {
     proc_payout p;
@@ -335,14 +351,16 @@ static void assert_avro_c_agrees(const uint8_t *buf, size_t n, schema_record_kin
 static void test_registry_embedded(void **state)
 {
     schema_registry *reg = *state;
-    for (uint32_t id = 1; id <= 5; id++)
+    for (uint32_t id = 1; id <= 8; id++)
         assert_true(schema_registry_has(reg, id));
-    assert_false(schema_registry_has(reg, 6));
+    assert_false(schema_registry_has(reg, 9));
     assert_int_equal(schema_registry_output_id(reg, SCHEMA_REC_SALE), 1);
     assert_int_equal(schema_registry_output_id(reg, SCHEMA_REC_REGISTRATION), 2);
     assert_int_equal(schema_registry_output_id(reg, SCHEMA_REC_SURVEY), 3);
-    assert_int_equal(schema_registry_output_id(reg, SCHEMA_REC_PAYOUT), 4);
-    assert_int_equal(schema_registry_output_id(reg, SCHEMA_REC_ALERT), 5);
+    assert_int_equal(schema_registry_output_id(reg, SCHEMA_REC_APPROVAL), 6);
+    /* The newest version of each output is written (4 and 5 are version 1, still read). */
+    assert_int_equal(schema_registry_output_id(reg, SCHEMA_REC_PAYOUT), 7);
+    assert_int_equal(schema_registry_output_id(reg, SCHEMA_REC_ALERT), 8);
     assert_string_equal(schema_record_kind_name(SCHEMA_REC_SURVEY), "SurveyEvent");
     /* The embedded text is the file as written: logicalType survives. */
     const char *avsc = schema_embedded_avsc(SCHEMA_REC_SALE);
@@ -548,6 +566,31 @@ static void test_roundtrip_survey(void **state)
     roundtrip_event(*state, &ev);
     ev = sample_survey(PROC_PULSE_MAX_ANSWERS);
     roundtrip_event(*state, &ev);
+}
+
+static void test_roundtrip_approval(void **state)
+{
+    proc_event ev = sample_approval();
+    roundtrip_event(*state, &ev);
+    ev.u.approval.decision = PROC_DECISION_APPROVED;
+    ev.u.approval.has_reason = false;
+    roundtrip_event(*state, &ev);
+    uint8_t buf[2048];
+    size_t n;
+    proc_event out;
+    assert_int_equal(schema_encode_event(*state, &ev, buf, sizeof buf, &n), 0);
+    assert_int_equal(buf[4], 6);                    /* ApprovalEvent's local id */
+    assert_int_equal(schema_decode_event(*state, PROC_EVENT_APPROVAL, buf, n, &out, NULL, 0),
+                     SCHEMA_OK);
+    assert_int_equal(out.u.approval.decision, PROC_DECISION_APPROVED);
+    assert_string_equal(out.u.approval.payout_id, "po_0123456789abcdef0123456789abcdef");
+    assert_string_equal(out.u.approval.approver_id, "cfo-1");
+    assert_false(out.u.approval.has_reason);
+    /* An approval on the sales topic is another record type. */
+    char detail[256] = "";
+    assert_int_equal(schema_decode_event(*state, PROC_EVENT_SALE, buf, n, &out, detail,
+                                         sizeof detail), SCHEMA_UNKNOWN_SCHEMA);
+    assert_non_null(strstr(detail, "ApprovalEvent"));
 }
 
 static void test_roundtrip_payout(void **state)
@@ -786,15 +829,44 @@ static void test_hand_vector_payout(void **state)
     strcpy(p.source_event_id, "e");
     p.occurred_at = -1;              /* zigzag 1 */
     static const uint8_t want[] = {
-        0x00, 0x00, 0x00, 0x00, 0x04, 0x02, 'a', 0x02, 'b', 0x02, 'c', 0x0C, 0xAB, 0x02,
+        0x00, 0x00, 0x00, 0x00, 0x07, 0x02, 'a', 0x02, 'b', 0x02, 'c', 0x0C, 0xAB, 0x02,
         0x06, 'E', 'U', 'R', 0x0E, '2', '0', '2', '6', '-', 'Q', '4', 0x00, 0x02,
-        0x02, 'r', 0x02, 'e', 0x01,
+        0x02, 'r', 0x02, 'e', 0x01, 0x00, 0x00,   /* decision_of, approver_id: null */
     };
     uint8_t buf[256];
     size_t n = 0;
     assert_int_equal(schema_encode_payout(*state, &p, buf, sizeof buf, &n), 0);
     assert_int_equal(n, sizeof want);
     assert_memory_equal(buf, want, sizeof want);
+
+    /* The record of a decision: status REJECTED (index 2 → 0x04), both unions index 1. */
+    p.status = PROC_STATUS_REJECTED;
+    p.has_decision_of = true;
+    strcpy(p.decision_of, "x");
+    p.has_approver_id = true;
+    strcpy(p.approver_id, "y");
+    static const uint8_t want2[] = {
+        0x00, 0x00, 0x00, 0x00, 0x07, 0x02, 'a', 0x02, 'b', 0x02, 'c', 0x0C, 0xAB, 0x02,
+        0x06, 'E', 'U', 'R', 0x0E, '2', '0', '2', '6', '-', 'Q', '4', 0x00, 0x04,
+        0x02, 'r', 0x02, 'e', 0x01, 0x02, 0x02, 'x', 0x02, 0x02, 'y',
+    };
+    assert_int_equal(schema_encode_payout(*state, &p, buf, sizeof buf, &n), 0);
+    assert_int_equal(n, sizeof want2);
+    assert_memory_equal(buf, want2, sizeof want2);
+    proc_payout back;
+    assert_int_equal(schema_decode_payout(*state, want2, sizeof want2, &back, NULL, 0), SCHEMA_OK);
+    assert_int_equal(back.status, PROC_STATUS_REJECTED);
+    assert_string_equal(back.decision_of, "x");
+    assert_string_equal(back.approver_id, "y");
+
+    /* A version-1 record (id 4: no REJECTED, no decision fields) still decodes. */
+    uint8_t v1[sizeof want];
+    memcpy(v1, want, sizeof want - 2);
+    v1[4] = 0x04;
+    assert_int_equal(schema_decode_payout(*state, v1, sizeof want - 2, &back, NULL, 0), SCHEMA_OK);
+    assert_int_equal(back.status, PROC_STATUS_PENDING_APPROVAL);
+    assert_false(back.has_decision_of);
+    assert_false(back.has_approver_id);
 }
 
 /* ---- framing and limits ------------------------------------------------------------ */
@@ -1285,8 +1357,9 @@ static void test_json_event(void **state)
         "\"original_event_id\":null}");
     free(out);
 
-    proc_event evs[3] = {sample_registration(), sample_survey(4), sample_survey(0)};
-    for (int i = 0; i < 3; i++) {
+    proc_event evs[4] = {sample_registration(), sample_survey(4), sample_survey(0),
+                         sample_approval()};
+    for (int i = 0; i < 4; i++) {
         proc_event back;
         char *j = schema_event_to_json(&evs[i]);
         assert_non_null(j);
@@ -1328,7 +1401,8 @@ static void test_json_outputs(void **state)
         "\"program_id\":\"emea-resellers\",\"kind\":\"CLAWBACK\",\"amount_minor\":-150,"
         "\"currency\":\"EUR\",\"period\":\"2026-Q4\",\"tier\":\"Gold\","
         "\"status\":\"PENDING_APPROVAL\",\"rule_id\":\"po_fedcba9876543210fedcba9876543210\","
-        "\"source_event_id\":\"e2\",\"occurred_at\":1793491200000}");
+        "\"source_event_id\":\"e2\",\"occurred_at\":1793491200000,"
+        "\"decision_of\":null,\"approver_id\":null}");
     char err[256];
     assert_int_equal(schema_payout_from_json(j, &p2, err, sizeof err), 0);
     char *j2 = schema_payout_to_json(&p2);
@@ -1374,9 +1448,9 @@ static void test_fuzz_mutations(void **state)
     static uint8_t seeds[8][2048];
     size_t seed_len[8];
     int n_seeds = 0;
-    proc_event evs[4] = {sample_sale(), sample_registration(), sample_survey(3),
-                         sample_survey(0)};
-    for (int i = 0; i < 4; i++, n_seeds++)
+    proc_event evs[5] = {sample_sale(), sample_registration(), sample_survey(3),
+                         sample_survey(0), sample_approval()};
+    for (int i = 0; i < 5; i++, n_seeds++)
         assert_int_equal(schema_encode_event(reg, &evs[i], seeds[n_seeds], 2048,
                                              &seed_len[n_seeds]), 0);
     proc_payout p = sample_payout();
@@ -1426,7 +1500,7 @@ static void test_fuzz_mutations(void **state)
                 break;
         }
         char d[256];
-        for (int t = 0; t <= PROC_EVENT_SURVEY; t++) {
+        for (int t = 0; t <= PROC_EVENT_APPROVAL; t++) {
             schema_status st = schema_decode_event(reg, (proc_event_type)t, m, n, &ev, d,
                                                    sizeof d);
             assert_true(st <= SCHEMA_INVALID_EVENT);
@@ -1459,6 +1533,7 @@ int main(void)
         T(test_roundtrip_sale),
         T(test_roundtrip_registration),
         T(test_roundtrip_survey),
+        T(test_roundtrip_approval),
         T(test_roundtrip_payout),
         T(test_roundtrip_alert_order),
         T(test_determinism),

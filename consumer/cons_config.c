@@ -51,7 +51,7 @@ typedef struct {
 
 static const conf_row rows[] = {
     STR("program_file", "deploy/programs/example.yaml", program_file,
-        "The program file (YAML, SPEC §5)."),
+        "The program file (YAML, CONTRACT §5)."),
     STR("group.id", "partner-incentives", group_id,
         "Kafka consumer group of the workers."),
     {ROW(CT_STRING, "worker.id", "", worker_id,
@@ -73,7 +73,7 @@ static const conf_row rows[] = {
          "Redis password (AUTH); empty for none. Secret: never logged."),
      .secret = true},
     STR("redis.namespace", "inc", redis_namespace,
-        "Prefix of every Redis key (SPEC §8); give a test or a what-if run its own."),
+        "Prefix of every Redis key (CONTRACT §8); give a test or a what-if run its own."),
     INT("batch.max_events", "2000", batch_max_events, 1, 1000000,
         "Most input events per batch (one Redis call and one Kafka transaction)."),
     INT("batch.max_ms", "20", batch_max_ms, 1, 60000,

@@ -1,5 +1,5 @@
 /*
- * cons_config.h — settings of incentive-worker and incentivectl (SPEC §10).
+ * cons_config.h — settings of incentive-worker and incentivectl (CONTRACT §10).
  *
  * Every setting is a row of one table (cons_config.c) that gives its type, name, default,
  * place in cons_config and description; the same table parses all sources and prints the
@@ -51,7 +51,7 @@ typedef struct {
     char *redis_host;                 /* redis.host */
     int redis_port;                   /* redis.port */
     char *redis_password;             /* redis.password ("" = no AUTH); secret */
-    char *redis_namespace;            /* redis.namespace (key prefix, SPEC §8) */
+    char *redis_namespace;            /* redis.namespace (key prefix, CONTRACT §8) */
     int batch_max_events;             /* batch.max_events */
     int batch_max_ms;                 /* batch.max_ms */
     int replay_horizon_days;          /* dedupe.replay_horizon_days */

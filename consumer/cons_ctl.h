@@ -1,5 +1,5 @@
 /*
- * cons_ctl.h — the subcommands of incentivectl (SPEC §10) and the small helpers they share.
+ * cons_ctl.h — the subcommands of incentivectl (CONTRACT §10) and the small helpers they share.
  *
  * Each subcommand is a function `int cons_ctl_NAME(const cons_config *cfg, int argc,
  * char **argv)`: argv[0] is the subcommand's name and argv[1..argc) its own arguments

@@ -6,7 +6,7 @@
  * own PRNG (splitmix64) and integer arithmetic only (no rand(), no clock, no libm, no I/O),
  * so the output does not depend on the machine or the C library.
  *
- * The stream has four phases, in this order (SPEC §6 rule numbers in brackets):
+ * The stream has four phases, in this order (CONTRACT §6 rule numbers in brackets):
  *
  *   1. enrol (registrations topic): one PARTNER_ENROLLED per partner, partners spread
  *      round-robin over the programs, with a region matching the program's currency; then,

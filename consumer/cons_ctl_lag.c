@@ -4,7 +4,7 @@
  * much each topic holds).
  *
  * `lag --wait` is how scripts and tests wait for the worker without sleeping: the group's
- * offsets are committed in the same Kafka transaction as the outputs (SPEC §7), so lag 0
+ * offsets are committed in the same Kafka transaction as the outputs (CONTRACT §7), so lag 0
  * means every input produced so far has its outputs committed.
  */
 #include <inttypes.h>

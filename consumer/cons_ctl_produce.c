@@ -4,7 +4,7 @@
  *
  * Records are keyed by partner_id and partitioned by librdkafka's murmur2_random (the
  * Java client's default, forced by cons_kafka), so they land where the worker expects
- * them (SPEC §2). The producer is idempotent; every record's delivery report is checked,
+ * them (CONTRACT §2). The producer is idempotent; every record's delivery report is checked,
  * and one failed delivery makes the command fail, so a script never goes on with a
  * stream that is missing records.
  *

@@ -1,5 +1,5 @@
 /*
- * cons_ctl_redis.c — the read-only views of the public Redis layout (SPEC §8):
+ * cons_ctl_redis.c — the read-only views of the public Redis layout (CONTRACT §8):
  * `leaderboard`, `partner` and `kpi`.
  *
  * These commands only read (SCAN, ZREVRANGE, ZCARD, HMGET, HGETALL), so they are safe to
@@ -482,7 +482,7 @@ static int64_t hash_i64(const redisReply *h, const char *field)
     return v ? strtoll(v, NULL, 10) : 0;
 }
 
-/* The ratios of SPEC §9, derived from the counters (workers only add to counters). */
+/* The ratios of CONTRACT §9, derived from the counters (workers only add to counters). */
 static void print_derived(const redisReply *h)
 {
     int64_t nps;

@@ -1,6 +1,6 @@
 /*
  * cons_ctl_validate.c — `incentivectl validate [FILE]`: the start-up check of the program
- * file (SPEC §5), offline.
+ * file (CONTRACT §5), offline.
  */
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * cons_layout.h — the public Redis layout of SPEC §8, written as part of each ledger batch.
+ * cons_layout.h — the public Redis layout of CONTRACT §8, written as part of each ledger batch.
  *
  *   {ns}:lb:{program}:{period}:revenue                 ZSET partner -> period revenue
  *   {ns}:lb:{program}:{period}:points                  ZSET partner -> period points
@@ -9,7 +9,7 @@
  *                                                       "c" the core blob, one field per
  *                                                       remembered id, answer, open sale
  *   {ns}:lb-updates:{program}                           pub/sub notice per batch
- *   {ns}:kpi:{program}:{period}                         HASH of program counters (SPEC §9)
+ *   {ns}:kpi:{program}:{period}                         HASH of program counters (CONTRACT §9)
  *   {ns}:deal:{deal_id}                                 STRING, the shared claim blob
  *
  * Scores and fields are absolute values, so writing them twice is harmless. The state

@@ -1,5 +1,5 @@
 /*
- * cons_ledger.h — the Redis ledger: the Redis half of the delivery protocol (SPEC §7,
+ * cons_ledger.h — the Redis ledger: the Redis half of the delivery protocol (CONTRACT §7,
  * README "Delivery protocol"). One hiredis connection (RESP2) plus the Redis 7 Function library
  * `partner_incentives` (cons_ledger.lua, embedded at build time and loaded with
  * FUNCTION LOAD REPLACE).

@@ -1,6 +1,6 @@
 #!lua name=partner_incentives
 --[[
-cons_ledger.lua — the Redis half of the delivery protocol (SPEC §7, README "Delivery protocol").
+cons_ledger.lua — the Redis half of the delivery protocol (CONTRACT §7, README "Delivery protocol").
 
 Loaded by cons_ledger.c with FUNCTION LOAD REPLACE; the C side is the only caller and
 builds the argument lists below. Per input partition p there are two keys:

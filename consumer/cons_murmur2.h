@@ -1,6 +1,6 @@
 /*
  * cons_murmur2.h — Kafka's default partitioner (the Java client's murmur2), used to check
- * that a record arrived on the partition its key hashes to (SPEC §2, MISPARTITIONED).
+ * that a record arrived on the partition its key hashes to (CONTRACT §2, MISPARTITIONED).
  */
 #ifndef CONS_MURMUR2_H
 #define CONS_MURMUR2_H

@@ -1,6 +1,6 @@
 /*
  * cons_outbox.h — encode and decode one outbox entry: the output records of one
- * partition batch, kept in Redis until Kafka has them (SPEC §7, README "Delivery protocol").
+ * partition batch, kept in Redis until Kafka has them (CONTRACT §7, README "Delivery protocol").
  *
  * An entry is binary-safe bytes. It starts with one ASCII line that the Lua side
  * (cons_ledger.lua) reads with string.match, then the records:

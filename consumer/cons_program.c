@@ -1,5 +1,5 @@
 /*
- * cons_program.c — the program file loader (SPEC §5).
+ * cons_program.c — the program file loader (CONTRACT §5).
  *
  * libyaml's document API gives a node tree with a start mark per node, so every key's line
  * is known. The keys of each mapping level are rows of a table (program_rows, tier_rows,

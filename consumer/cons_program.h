@@ -1,5 +1,5 @@
 /*
- * cons_program.h — reads the program file (SPEC §5) into proc_program structs.
+ * cons_program.h — reads the program file (CONTRACT §5) into proc_program structs.
  *
  * The file is YAML, edited by people, so every error says where it is:
  *

@@ -380,8 +380,9 @@ static void assign(cons_worker *w, rd_kafka_topic_partition_list_t *parts)
                 ps->published[t] = -1;
             discard_batch(w, p);
             cons_log(CONS_LOG_INFO, "assigned", "partition %d: token %" PRId64
-                     ", ledger offsets %" PRId64 "/%" PRId64 "/%" PRId64, (int)p, ps->token,
-                     ps->next[0], ps->next[1], ps->next[2]);
+                     ", ledger offsets %" PRId64 "/%" PRId64 "/%" PRId64 "/%" PRId64, (int)p,
+                     ps->token, ps->next[IN_SALES], ps->next[IN_REGISTRATIONS],
+                     ps->next[IN_SURVEYS], ps->next[IN_APPROVALS]);
         }
         int t = in_topic_index(w, parts->elems[i].topic);
         /* Resume where the ledger says; without a ledger entry, Kafka's committed offset
@@ -430,7 +431,7 @@ static int add_output(cons_worker *w, part_state *ps, int topic, const char *key
 }
 
 /* Sends the original record to the dead-letter topic, unchanged, with the reason in the
- * headers (SPEC §2). */
+ * headers (CONTRACT §2). */
 static int dead_letter(cons_worker *w, part_state *ps, const rd_kafka_message_t *rkm,
                        proc_dlq_reason reason, const char *detail)
 {
@@ -560,7 +561,7 @@ static int load_returned_sale(cons_worker *w, cons_partner_entry *e, const proc_
     return rc;
 }
 
-/* @returns the deal id an event needs the claim record of, or NULL (SPEC §6.7). */
+/* @returns the deal id an event needs the claim record of, or NULL (CONTRACT §6.7). */
 static const char *event_deal_id(const proc_event *ev)
 {
     if (ev->type == PROC_EVENT_REGISTRATION &&
@@ -931,7 +932,7 @@ static int check_topics(cons_worker *w, char *err, size_t errcap)
     for (int t = 1; t < N_IN; t++)
         if (counts[t] != counts[0]) {
             snprintf(err, errcap, "input topics are not co-partitioned: %s has %d partitions but "
-                     "%s has %d; one worker must own all events of a partner, so the three input "
+                     "%s has %d; one worker must own all events of a partner, so the four input "
                      "topics need the same partition count", all[0], (int)counts[0], all[t],
                      (int)counts[t]);
             return -1;

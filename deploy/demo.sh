@@ -109,7 +109,7 @@ echo "payouts by status:";    count "$PI_STATE_DIR/$run-payouts.jsonl" status
 echo "alerts by kind:";       count "$PI_STATE_DIR/$run-alerts.jsonl" kind
 echo "dead letters by reason:"; count "$PI_STATE_DIR/$run-dead-letters.jsonl" reason
 echo
-echo "== program metrics (Redis hash, SPEC §9)"
+echo "== program metrics (Redis hash, CONTRACT §9)"
 "$ctl" kpi --program emea-resellers || echo "(incentivectl kpi failed)"
 echo
 echo "Worker log: $PI_STATE_DIR/workers/$run.log. Outputs: $PI_STATE_DIR/$run-*.jsonl"

@@ -4,7 +4,7 @@
 # and the dead-letter topic up to $PI_DLQ_MAX_MESSAGE_BYTES (deploy/env.sh says why).
 # Idempotent: topics that exist with the right partition count are kept, with the
 # settings they have; one with another count is an error (the inputs must be
-# co-partitioned, SPEC §2).
+# co-partitioned, CONTRACT §2).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 

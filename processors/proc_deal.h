@@ -1,5 +1,5 @@
 /*
- * proc_deal.h — the claim on one registered deal (SPEC §6.7).
+ * proc_deal.h — the claim on one registered deal (CONTRACT §6.7).
  *
  * Unlike everything in proc_partner, a deal is shared: one deal id, many partners that
  * may try to register it. So its claim is a record of its own, stored by the caller under

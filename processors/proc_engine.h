@@ -37,7 +37,7 @@
 int proc_apply(const proc_catalog *cat, proc_partner *pt, const proc_event *ev, proc_deal *deal,
                proc_outputs *out);
 
-/* Static field checks of SPEC §6.17 that need no partner state. @returns true when valid,
+/* Static field checks of CONTRACT §6.17 that need no partner state. @returns true when valid,
  * else writes a sentence naming the field into detail. */
 bool proc_validate(const proc_event *ev, char *detail, size_t cap);
 

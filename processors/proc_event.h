@@ -6,7 +6,7 @@
  * processors/ only ever see these structs.
  *
  * Strings are NUL-terminated. PROC_STR_MAX is the longest string the contract accepts
- * (SPEC §6.17: strings over 256 bytes are INVALID_EVENT); the decoder rejects longer
+ * (CONTRACT §6.17: strings over 256 bytes are INVALID_EVENT); the decoder rejects longer
  * ones before they reach a buffer.
  */
 #ifndef PROC_EVENT_H
@@ -194,7 +194,7 @@ typedef struct {
     int64_t occurred_at;
 } proc_alert;
 
-/* Dead-letter reasons (SPEC §6 order of checks). X-macro: yields the enum and names. */
+/* Dead-letter reasons (CONTRACT §6 order of checks). X-macro: yields the enum and names. */
 #define PROC_DLQ_REASONS(X) \
     X(NONE)                 \
     X(DECODE_ERROR)         \

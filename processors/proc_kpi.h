@@ -1,5 +1,5 @@
 /*
- * proc_kpi.h — the derived program metrics of SPEC §9.
+ * proc_kpi.h — the derived program metrics of CONTRACT §9.
  *
  * Workers only add to counters in Redis ({ns}:kpi:{program}:{period}): no single worker
  * sees a program's totals, so ratios cannot be kept up to date by them. Readers derive

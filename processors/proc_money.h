@@ -2,7 +2,7 @@
  * proc_money.h — exact integer money arithmetic.
  *
  * Every computed amount is rounded half-to-even once, at its final division, from exact
- * integer arithmetic (SPEC §6.2). Products are formed in 128 bits so that an amount up to
+ * integer arithmetic (CONTRACT §6.2). Products are formed in 128 bits so that an amount up to
  * max_sale_minor times a rate with 8 decimals cannot overflow before the division.
  */
 #ifndef PROC_MONEY_H

@@ -1,6 +1,6 @@
 /*
  * proc_outputs.h — what applying one event produced: payouts, alerts, the periods whose
- * leaderboard rows changed, the program metric deltas (SPEC §9), or the reason the event
+ * leaderboard rows changed, the program metric deltas (CONTRACT §9), or the reason the event
  * goes to the dead-letter topic.
  *
  * Ownership: the struct owns its arrays. Reuse one proc_outputs for many events
@@ -19,7 +19,7 @@
 #define PROC_KPI_FIELD_CAP 72
 
 /*
- * One change of a program metric (SPEC §9) for the partner's program in one period: the
+ * One change of a program metric (CONTRACT §9) for the partner's program in one period: the
  * caller HINCRBYs `delta` into field `field` of {ns}:kpi:{program}:{period}. Counters
  * only; nps, the payout-to-revenue ratio and the deal conversion are derived by the
  * reader. Fields:
@@ -45,7 +45,7 @@ typedef struct {
  * the event (before any pruning). The worker writes the last row of every period a batch
  * touched from these values, not from the state at the end of the batch, because a
  * period can close and be pruned later in the same batch and must still get its final
- * score (SPEC §8: the sets of closed periods stay readable).
+ * score (CONTRACT §8: the sets of closed periods stay readable).
  */
 typedef struct {
     int32_t period_key;

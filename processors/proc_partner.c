@@ -455,7 +455,7 @@ proc_pulse_stat *proc_partner_add_pulse(proc_partner *pt, int32_t period_key, ui
 /* ---- pruning ----------------------------------------------------------------------- */
 
 /* True when an event at `at` would now be LATE_EVENT: its period ended more than the
- * allowed lateness before the watermark (SPEC §6.9). */
+ * allowed lateness before the watermark (CONTRACT §6.9). */
 static bool closed_at(const proc_partner *pt, const proc_program *prog, int64_t period_end)
 {
     return period_end + (int64_t)prog->allowed_lateness_days * PROC_MS_PER_DAY < pt->watermark_ms;

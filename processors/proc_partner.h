@@ -53,7 +53,7 @@ typedef struct {
     int64_t occurred_at;
 } proc_seen;
 
-/* A SALE kept for as long as a RETURN of it can still be applied (SPEC §6.11), with the
+/* A SALE kept for as long as a RETURN of it can still be applied (CONTRACT §6.11), with the
  * payouts it emitted: a return claws back a share of what was actually paid, after the
  * cap, not of what the rules would have paid without it. */
 typedef struct {
@@ -111,7 +111,7 @@ typedef struct {
     int32_t set;                     /* proc_entry_set */
 } proc_change;
 
-/* PULSE answers to one question in one period (SPEC §6.15). */
+/* PULSE answers to one question in one period (CONTRACT §6.15). */
 typedef struct {
     int32_t period_key;
     bool alerted;                    /* PULSE_LOW already sent for this question and period */
@@ -149,7 +149,7 @@ typedef struct {
     int cap_certs;
     uint64_t *certs;
 
-    /* Sales open to returns (SPEC §6.11): every one is in `open` (hash, occurred_at;
+    /* Sales open to returns (CONTRACT §6.11): every one is in `open` (hash, occurred_at;
      * sorted by hash), which is all that pruning needs. Their records (amount, returned
      * share, payouts) are in `sales` only while needed: a sale recorded since the last
      * write, one a return is about to name (the worker fetches it from Redis first,

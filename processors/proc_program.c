@@ -90,7 +90,7 @@ bool proc_program_check(const proc_program *p, char *key, size_t key_cap, char *
         snprintf(key_buf, sizeof key_buf, "tiers[%d].rebate_bp", i);
         if (t->rebate_bp < 0 || t->rebate_bp > PROC_BP_DEN)
             FAIL("rebate_bp must be between 0 and 10000");
-        /* A higher tier paying less would make a true-up negative (SPEC §4 allows negative
+        /* A higher tier paying less would make a true-up negative (CONTRACT §4 allows negative
          * amounts only for clawbacks). */
         if (i > 0 && t->rebate_bp < p->tiers[i - 1].rebate_bp)
             FAIL("rebate_bp must not fall from one tier to the next: %d is below %d",

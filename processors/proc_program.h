@@ -1,5 +1,5 @@
 /*
- * proc_program.h — one incentive program as the rules see it (SPEC §5), already parsed
+ * proc_program.h — one incentive program as the rules see it (CONTRACT §5), already parsed
  * and validated. The YAML program file is read by consumer/ (cons_program_*), which
  * fills these structs; nothing here does I/O.
  *
@@ -93,7 +93,7 @@ int64_t proc_program_fx_e8(const proc_program *p, const char *currency);
 /* @returns the tier index for a tier name, or -1. */
 int proc_program_tier_index(const proc_program *p, const char *name);
 
-/* Checks the cross-field rules of SPEC §5 (tiers ascending, rates in range, SPIFF windows
+/* Checks the cross-field rules of CONTRACT §5 (tiers ascending, rates in range, SPIFF windows
  * in order...). On failure writes the offending key (e.g. "tiers[2].min_revenue_minor")
  * and a sentence into key/msg and @returns false. */
 bool proc_program_check(const proc_program *p, char *key, size_t key_cap, char *msg,

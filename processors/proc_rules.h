@@ -110,7 +110,7 @@ bool proc_rule_is_cash(proc_payout_kind k);
 int proc_rule_payout_metrics(proc_rule_ctx *c, int32_t key, proc_payout_kind kind,
                              int64_t amount);
 
-/* A metric delta of the partner's program (SPEC §9). @returns 0 or -1 (ENOMEM). */
+/* A metric delta of the partner's program (CONTRACT §9). @returns 0 or -1 (ENOMEM). */
 int proc_rule_kpi(proc_rule_ctx *c, int32_t key, const char *field, int64_t delta);
 
 #endif

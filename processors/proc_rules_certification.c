@@ -1,4 +1,4 @@
-/* CERTIFICATION_COMPLETED (SPEC §6.8): a bonus, and a step toward tiers that need it.
+/* CERTIFICATION_COMPLETED (CONTRACT §6.8): a bonus, and a step toward tiers that need it.
  * Like every period event it is LATE_EVENT in a period closed to late events: a closed
  * period's books (revenue, cap, leaderboard scores) are final, and once pruned from the
  * state they could not even be read to book it correctly. */

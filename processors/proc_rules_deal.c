@@ -1,5 +1,5 @@
 /*
- * Deal registration events (SPEC §6.7): DEAL_REGISTERED, DEAL_APPROVED, DEAL_REJECTED.
+ * Deal registration events (CONTRACT §6.7): DEAL_REGISTERED, DEAL_APPROVED, DEAL_REJECTED.
  *
  * They are registrations, not period events: they open no period and do not move the
  * watermark (a deal is registered long before it is sold). Their metrics go to the

@@ -1,4 +1,4 @@
-/* Periods, the watermark and tiers (SPEC §6.3, 6.4, 6.5 true-ups, 6.9, 6.14 points). */
+/* Periods, the watermark and tiers (CONTRACT §6.3, 6.4, 6.5 true-ups, 6.9, 6.14 points). */
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>

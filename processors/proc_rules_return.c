@@ -1,4 +1,4 @@
-/* RETURN events (SPEC §6.11): lower the return's own period and claw back a share of
+/* RETURN events (CONTRACT §6.11): lower the return's own period and claw back a share of
  * every payout the returned sale emitted. */
 #include <inttypes.h>
 #include <string.h>

@@ -34,8 +34,12 @@ static int apply_spiffs(proc_rule_ctx *c, int32_t key, int eff)
             c->ev->occurred_at < sp->valid_from_ms || c->ev->occurred_at >= sp->valid_to_ms ||
             eff < sp->min_tier)
             continue;
-        if (proc_rule_payout(c, key, PROC_PAYOUT_SPIFF, sp->per_unit_minor * s->quantity, sp->id,
-                             eff))
+        /* In 128 bits: the program file allows any per-unit amount and the event any
+         * quantity, and a signed overflow here would be undefined. A product past
+         * INT64_MAX is held there; the cap then cuts it like any other payout. */
+        __int128 spiff = (__int128)sp->per_unit_minor * s->quantity;
+        if (proc_rule_payout(c, key, PROC_PAYOUT_SPIFF,
+                             spiff > INT64_MAX ? INT64_MAX : (int64_t)spiff, sp->id, eff))
             return -1;
     }
     return 0;

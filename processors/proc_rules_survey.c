@@ -1,4 +1,4 @@
-/* Survey responses (SPEC §6.15): eNPS with its detractor and low-NPS alerts, PULSE with
+/* Survey responses (CONTRACT §6.15): eNPS with its detractor and low-NPS alerts, PULSE with
  * per-question averages. Responses are period events (watermark, LATE_EVENT). */
 #include <inttypes.h>
 #include <limits.h>

@@ -1,4 +1,4 @@
-/* SPEC §6.17: field checks that need no state. Program-dependent limits (max_sale_minor,
+/* CONTRACT §6.17: field checks that need no state. Program-dependent limits (max_sale_minor,
  * a known program id) are checked by the rules once the program is known. */
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /*
  * schema_codec.h — Confluent-framed Avro ⇄ proc_event / proc_payout / proc_alert.
  *
- * Wire format (SPEC §2): byte 0 = 0x00, bytes 1–4 = schema id (big-endian), then one
+ * Wire format (CONTRACT §2): byte 0 = 0x00, bytes 1–4 = schema id (big-endian), then one
  * Avro binary record written with that id's schema.
  *
  * Decoding never allocates: it walks the bytes once with the writer schema's compiled
@@ -31,7 +31,7 @@
  * 256-byte answers or an alert with eight full attributes, needs about 3.7 KB). */
 #define SCHEMA_ENCODE_MAX 4096
 
-/* Outcome of a decode, in the order of SPEC §6.0; the names are the dead-letter reasons. */
+/* Outcome of a decode, in the order of CONTRACT §6.0; the names are the dead-letter reasons. */
 typedef enum {
     SCHEMA_OK = 0,
     SCHEMA_DECODE_ERROR,    /* not a well-formed framed Avro record of its schema */

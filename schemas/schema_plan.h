@@ -5,7 +5,7 @@
  * walks the writer's fields in order and knows for each one, without any name lookup,
  * whether to store it (and how) or skip it. Mismatches found here do not fail the
  * compile: they are reported per record as INVALID_EVENT, after the bytes have been
- * checked to be well-formed (SPEC §6.0 order of checks).
+ * checked to be well-formed (CONTRACT §6.0 order of checks).
  */
 #ifndef SCHEMA_PLAN_H
 #define SCHEMA_PLAN_H

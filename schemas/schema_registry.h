@@ -1,5 +1,5 @@
 /*
- * schema_registry.h — schema ids → Avro writer schemas (SPEC §2).
+ * schema_registry.h — schema ids → Avro writer schemas (CONTRACT §2).
  *
  * A registry maps the 4-byte schema id of the Confluent wire format to a writer schema.
  * It starts with the local mapping shipped in schemas/registry.map (ids 1–8), embedded
@@ -9,7 +9,7 @@
  *
  * Each registered schema is compiled once into a decode plan: its fields are matched BY
  * NAME to the proc_event / proc_payout / proc_alert fields, so a writer with extra fields
- * or without optional ones still decodes (SPEC §3, schema evolution).
+ * or without optional ones still decodes (CONTRACT §3, schema evolution).
  *
  * Threads: decoding and encoding only read the registry, so they may run concurrently;
  * schema_registry_add / _load_map / _set_output_id change it and must not run at the

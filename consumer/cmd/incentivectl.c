@@ -1,5 +1,5 @@
 /*
- * incentivectl — the operator's tool (SPEC §10):
+ * incentivectl — the operator's tool (CONTRACT §10):
  *
  *     incentivectl [--config FILE] [--key=value ...] COMMAND [ARGS]
  *

@@ -19,7 +19,7 @@ does, whatever the batch boundaries.
 The model is written from the contract, not from the code: revenue per (partner, period)
 is converted sales minus converted returns of the accepted events; points are
 max(revenue, 0) // revenue_per_point + per_certification x certifications of the period;
-tiers follow SPEC §6.4 (reached tier never falls in a period, held tier from the previous
+tiers follow CONTRACT §6.4 (reached tier never falls in a period, held tier from the previous
 period when a period opens). It predicts which events are LATE_EVENT and RETURN_INVALID
 and checks the dead-letter topic against that, so acceptance is not taken from the worker.
 Standard library only.

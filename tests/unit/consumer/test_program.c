@@ -1,7 +1,7 @@
 /*
  * test_program.c — the program file loader (consumer/cons_program.c), without servers.
  *
- * The shipped example must load into exactly the values SPEC §5 gives; every bad file
+ * The shipped example must load into exactly the values CONTRACT §5 gives; every bad file
  * (fixtures in programs/, plus short inline texts) must fail with the exact
  * `FILE:LINE: KEY: sentence` a person would need to fix it.
  */

@@ -1,8 +1,8 @@
 /*
  * test_fixtures.h — shared fixture of the processors/ unit tests: the example program of
- * SPEC §5, a partner, event builders and output finders.
+ * CONTRACT §5, a partner, event builders and output finders.
  *
- * Expected amounts in the tests are worked out by hand from the SPEC, never with the
+ * Expected amounts in the tests are worked out by hand from the contract (CONTRACT.md), never with the
  * library's own helpers. The instants below come from `date -u -d DATE +%s` (× 1000), not
  * from proc_period.c, so the calendar code is checked against an independent source.
  *
@@ -66,7 +66,7 @@ typedef struct {
 } fx_stored_deal;
 
 typedef struct {
-    proc_program progs[2];           /* [0] the SPEC §5 example, [1] "us-agents" */
+    proc_program progs[2];           /* [0] the CONTRACT §5 example, [1] "us-agents" */
     proc_catalog cat;
     proc_partner pt;
     proc_partner pt2;                /* a second partner of the same program, PARTNER2 */
@@ -76,7 +76,7 @@ typedef struct {
     fx_stored_deal deals[FX_MAX_DEALS];
 } fx_world;
 
-/* The program of SPEC §5, field by field. */
+/* The program of CONTRACT §5, field by field. */
 static inline void fx_example_program(proc_program *p)
 {
     proc_program_defaults(p);

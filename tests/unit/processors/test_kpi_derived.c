@@ -1,4 +1,4 @@
-/* The derived program metrics (SPEC §9), worked by hand: half-even at the division. */
+/* The derived program metrics (CONTRACT §9), worked by hand: half-even at the division. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

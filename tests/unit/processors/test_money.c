@@ -1,5 +1,5 @@
 /*
- * test_money.c — SPEC §6.2: every computed amount is rounded half-to-even once, at its
+ * test_money.c — CONTRACT §6.2: every computed amount is rounded half-to-even once, at its
  * final division, from exact integer arithmetic; fx rates carry at most 8 decimals.
  * All expected values are worked by hand (shown in the comments).
  */

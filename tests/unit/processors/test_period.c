@@ -1,5 +1,5 @@
 /*
- * test_period.c — SPEC §5/§6.3: calendar periods (UTC, by occurred_at), month or quarter,
+ * test_period.c — CONTRACT §5/§6.3: calendar periods (UTC, by occurred_at), month or quarter,
  * named "2026-11" / "2026-Q4". Instants come from `date -u -d ... +%s`; keys are
  * year*12 + month-1 and year*4 + quarter-1 as proc_period.h documents, worked by hand.
  */

@@ -1,5 +1,5 @@
 /*
- * test_rules_checks.c — what happens before any money moves (SPEC §6.0, 6.1, 6.2, 6.9,
+ * test_rules_checks.c — what happens before any money moves (CONTRACT §6.0, 6.1, 6.2, 6.9,
  * 6.16, 6.17): validation, enrolment, not-enrolled partners, unsupported currencies,
  * duplicates, late events. A dead-lettered event must leave the partner byte-identical
  * (compared on the encoded blob) and must not be remembered.
@@ -411,7 +411,7 @@ static void test_pruned_id_is_late_not_paid_twice(void **state)
 }
 
 /* A program whose higher tier pays a lower rate is refused: its true-ups would be
- * negative payouts (SPEC §4 allows negatives only for clawbacks). */
+ * negative payouts (CONTRACT §4 allows negatives only for clawbacks). */
 static void test_program_rates_must_not_fall(void **state)
 {
     fx_world *w = *state;

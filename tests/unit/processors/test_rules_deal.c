@@ -1,5 +1,5 @@
 /*
- * test_rules_deal.c — deal registration (SPEC §6.7) on the example program of §5
+ * test_rules_deal.c — deal registration (CONTRACT §6.7) on the example program of §5
  * (deal_registration: bonus 500 bp, validity 90 days; points per_deal_won 100). Two
  * partners of the program share one deal store (fx_world.deals, kept encoded like the
  * caller keeps it), so claims and conflicts are seen across partners.
@@ -328,7 +328,7 @@ static const validity_row validity_rows[] = {
     {"the day after the approval", Q4D(2), true},
     {"exactly validity_days after the approval", Q4D(1) + 90 * DAY_MS, true},
     {"1 ms later", Q4D(1) + 90 * DAY_MS + 1, false},
-    /* the SPEC bounds the sale from above only: an earlier sale, sent after the approval */
+    /* the contract bounds the sale from above only: an earlier sale, sent after the approval */
     {"a sale dated before the approval", Q4D(0), true},
 };
 

@@ -1,5 +1,5 @@
 /*
- * test_rules_kpi.c — the program metric deltas of SPEC §9 that proc_apply reports
+ * test_rules_kpi.c — the program metric deltas of CONTRACT §9 that proc_apply reports
  * (proc_outputs.kpi), and late events (§6.9) updating their own period, metrics included.
  * Each test asserts the complete set of deltas of an event, so a missing or stray
  * metric fails. Example program of §5; amounts worked by hand.

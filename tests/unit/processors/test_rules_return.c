@@ -1,5 +1,5 @@
 /*
- * test_rules_return.c — returns and clawbacks (SPEC §6.11, with §6.12 caps and §6.13
+ * test_rules_return.c — returns and clawbacks (CONTRACT §6.11, with §6.12 caps and §6.13
  * approval) on the example program of §5 (return_window_days 90, MDF 100 bp, cap
  * 20,000,000, approval from 1,000,000). Every clawback is worked by hand: a return of R
  * of a sale of A claws back round(P x returned_after / A) - round(P x returned_before / A)
@@ -67,7 +67,7 @@ static void test_full_return(void **state)
     assert_non_null(strstr(d->detail, "s-1"));
 }
 
-/* ---- partial and repeated returns: each return rounded on its own (SPEC §6.11) ------- */
+/* ---- partial and repeated returns: each return rounded on its own (CONTRACT §6.11) ------- */
 
 /* s-0 5,000,000 (Silver), then s-1 1,000,000 x "FW-1": rebate 20,000, SPIFF 5,000,
  * MDF 10,000. The k-th return claws back the running share (issue #6):

@@ -1,5 +1,5 @@
 /*
- * test_rules_sale.c — the money rules of SPEC §6.2, 6.4–6.6, 6.8, 6.12–6.14 on the example
+ * test_rules_sale.c — the money rules of CONTRACT §6.2, 6.4–6.6, 6.8, 6.12–6.14 on the example
  * program of §5 (EUR, quarters; Registered 0/0c/100bp, Silver 5,000,000/0c/200bp,
  * Gold 25,000,000/1c/300bp, Platinum 100,000,000/2c/400bp; near 90%; SPIFF "FW-" 5,000 per
  * unit from Silver in 2026-Q4; certification bonus 50,000; MDF 100bp; cap 20,000,000;
@@ -611,6 +611,20 @@ static void test_spiffs(void **state)
     }
 }
 
+/* A per-unit amount times a quantity past INT64_MAX is held at INT64_MAX, and the cap
+ * cuts it: 5,000,000 x "FW-1" at Silver pays the rebate 100,000, then the SPIFF gets the
+ * cap room left, 20,000,000 - 100,000 (no wrap to a negative amount). */
+static void test_spiff_overflow_is_capped(void **state)
+{
+    fx_world *w = *state;
+    w->progs[0].spiffs[0].per_unit_minor = INT64_MAX / 2;
+    w->progs[0].approval_threshold_minor = INT64_MAX;
+    fx_enrol(w);
+    proc_outputs *o = fx_sale(w, "s-1", Q4D(1), 5000000, "FW-1", 3);
+    assert_i64(fx_payout(o, PROC_PAYOUT_SPIFF, "q4-firewall")->amount_minor, 19900000);
+    fx_alert(o, PROC_ALERT_CAP_REACHED);
+}
+
 /* ---- §6.12 caps --------------------------------------------------------------------- */
 
 /* Two SPIFFs; file order is not name order. */
@@ -1018,6 +1032,7 @@ int main(void)
         fx_test(test_certification_counts_from_then_on),
         fx_test(test_certification_true_up_needs_approval),
         fx_test(test_spiffs),
+        fx_test(test_spiff_overflow_is_capped),
         fx_test(test_cap_order),
         fx_test(test_cap_cuts_certification_bonus),
         fx_test(test_approval_threshold),

@@ -1,5 +1,5 @@
 /*
- * test_rules_survey.c — surveys (SPEC §6.15) on the example program of §5 (surveys:
+ * test_rules_survey.c — surveys (CONTRACT §6.15) on the example program of §5 (surveys:
  * nps_threshold 0, min_responses 5, pulse_threshold "2.5"). NPS = round_half_even(100 x
  * (promoters - detractors) / responses) per period; PULSE averages are compared exactly:
  * sum x 1e8 < threshold_e8 x answers.

@@ -88,7 +88,7 @@ static void fill_rows(proc_outputs *out, const proc_partner *pt, const proc_prog
 int proc_apply(const proc_catalog *cat, proc_partner *pt, const proc_event *ev, proc_deal *deal,
                proc_outputs *out)
 {
-    proc_rule_ctx c = {cat, NULL, pt, ev, NULL, out};
+    proc_rule_ctx c = {cat, NULL, pt, ev, NULL, out, NULL};
     int rc = 0;
 
     proc_outputs_reset(out);

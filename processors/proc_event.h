@@ -136,6 +136,32 @@ typedef enum {
     PROC_STATUS_REJECTED
 } proc_payout_status;
 
+/* How a payout was computed, so a partner or a payment team can check it line by line
+ * (CONTRACT §4). Each value is optional; a kind carries these:
+ *   REBATE                   basis (the converted sale), rate_bp (retroactive mode: the
+ *                            effective tier's; marginal mode has none: the bands decide)
+ *   TIER_TRUE_UP             basis (the period's revenue before the sale), rate_bp (the
+ *                            new tier's), old_rate_bp: amount = basis x (rate - old rate)
+ *   SPIFF                    per_unit, quantity
+ *   DEAL_REGISTRATION_BONUS  basis, rate_bp        MDF_ACCRUAL  basis, rate_bp
+ *   CLAWBACK, and a negative MDF_ACCRUAL: basis (the reversed payout), sale (the converted
+ *                            sale), returned_before / returned_after (its returned amount
+ *                            before and after this return): the running share, §6.11
+ *   any cash kind the cap cut: cut (what the cap took off the computed amount). */
+typedef struct {
+    bool has_basis, has_rate_bp, has_old_rate_bp, has_per_unit, has_quantity, has_sale,
+        has_returned_before, has_returned_after, has_cut;
+    int64_t basis_minor;
+    int32_t rate_bp;
+    int32_t old_rate_bp;
+    int64_t per_unit_minor;
+    int32_t quantity;
+    int64_t sale_minor;
+    int64_t returned_before_minor;
+    int64_t returned_after_minor;
+    int64_t cut_minor;
+} proc_explain;
+
 typedef struct {
     char payout_id[PROC_ID_CAP];
     char partner_id[PROC_STR_CAP];
@@ -154,6 +180,7 @@ typedef struct {
     char decision_of[PROC_ID_CAP];
     bool has_approver_id;
     char approver_id[PROC_STR_CAP];
+    proc_explain explain;
 } proc_payout;
 
 typedef enum {

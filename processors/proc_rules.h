@@ -24,6 +24,9 @@ typedef struct {
     const proc_event *ev;
     proc_deal *deal;                 /* the claim of the deal the event names, or NULL */
     proc_outputs *out;
+    /* How the next payout was computed: set by its rule right before proc_rule_payout,
+     * which copies it into the payout (adding the cap's cut) and clears it. */
+    const proc_explain *explain;
 } proc_rule_ctx;
 
 #define PROC_DEAD_LETTER(c, why, ...)                                             \

@@ -112,6 +112,11 @@ static int emit(proc_rule_ctx *c, int32_t key, proc_payout_kind kind, int64_t am
     char payout_id[PROC_ID_CAP];
     bool cut = false;
 
+    proc_explain ex = {0};
+    if (c->explain != NULL)
+        ex = *c->explain;
+    c->explain = NULL;                       /* one explanation, one payout */
+
     proc_make_id(payout_id, "po", id_parts, 3);
     /* Only cash counts toward the cap, and only cash is cut: a clawback neither uses nor
      * frees cap room (§6.12), so cash_minor never goes down. */
@@ -120,6 +125,8 @@ static int emit(proc_rule_ctx *c, int32_t key, proc_payout_kind kind, int64_t am
         if (room < 0)
             room = 0;
         if (amount > room) {
+            ex.has_cut = true;
+            ex.cut_minor = amount - room;
             amount = room;
             cut = true;
         }
@@ -139,6 +146,7 @@ static int emit(proc_rule_ctx *c, int32_t key, proc_payout_kind kind, int64_t am
         proc_copy(p->rule_id, sizeof p->rule_id, rule_id);
         proc_copy(p->source_event_id, sizeof p->source_event_id, c->ev->event_id);
         p->occurred_at = c->ev->occurred_at;
+        p->explain = ex;
         if (proc_rule_is_cash(kind))
             ps->cash_minor += amount;
         ps->payouts_minor += amount;

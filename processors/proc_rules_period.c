@@ -224,6 +224,10 @@ int proc_rule_true_up(proc_rule_ctx *c, int32_t key, int eff_old, int eff_new,
         return 0;
     int64_t base = revenue_before > 0 ? revenue_before : 0;
     int64_t bp = c->prog->tiers[eff_new].rebate_bp - c->prog->tiers[eff_old].rebate_bp;
+    proc_explain ex = {.has_basis = true, .basis_minor = base,
+                       .has_rate_bp = true, .rate_bp = c->prog->tiers[eff_new].rebate_bp,
+                       .has_old_rate_bp = true, .old_rate_bp = c->prog->tiers[eff_old].rebate_bp};
+    c->explain = &ex;
     return proc_rule_payout(c, key, PROC_PAYOUT_TIER_TRUE_UP, proc_apply_bp(base, bp),
                             c->prog->tiers[eff_new].name, eff_new);
 }

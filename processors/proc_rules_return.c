@@ -83,6 +83,11 @@ int proc_rule_return(proc_rule_ctx *c, int64_t amount)
         const proc_held_payout *held = proc_partner_held(c->pt, h);
         if (held != NULL && held->state == PROC_HELD_REJECTED)
             continue;
+        proc_explain ex = {.has_basis = true, .basis_minor = p->amount_minor,
+                           .has_sale = true, .sale_minor = rec->amount_minor,
+                           .has_returned_before = true, .returned_before_minor = returned_before,
+                           .has_returned_after = true, .returned_after_minor = rec->returned_minor};
+        c->explain = &ex;
         if (held != NULL && held->state == PROC_HELD_PENDING
                 ? proc_rule_payout_tied(c, key, kind, -back, p->payout_id, eff, h)
                 : proc_rule_payout(c, key, kind, -back, p->payout_id, eff))

@@ -38,6 +38,9 @@ static int apply_spiffs(proc_rule_ctx *c, int32_t key, int eff)
          * quantity, and a signed overflow here would be undefined. A product past
          * INT64_MAX is held there; the cap then cuts it like any other payout. */
         __int128 spiff = (__int128)sp->per_unit_minor * s->quantity;
+        proc_explain ex = {.has_per_unit = true, .per_unit_minor = sp->per_unit_minor,
+                           .has_quantity = true, .quantity = s->quantity};
+        c->explain = &ex;
         if (proc_rule_payout(c, key, PROC_PAYOUT_SPIFF,
                              spiff > INT64_MAX ? INT64_MAX : (int64_t)spiff, sp->id, eff))
             return -1;
@@ -115,19 +118,29 @@ static int apply_sale(proc_rule_ctx *c, int64_t amount)
     if (proc_outputs_touch(c->out, key))
         return -1;
 
-    int64_t rebate = c->prog->rebate_mode == PROC_REBATE_RETROACTIVE
+    bool retroactive = c->prog->rebate_mode == PROC_REBATE_RETROACTIVE;
+    int64_t rebate = retroactive
                          ? proc_apply_bp(amount, c->prog->tiers[eff].rebate_bp)
                          : marginal_rebate(c->prog, revenue_before > 0 ? revenue_before : 0, amount);
+    proc_explain rebate_ex = {.has_basis = true, .basis_minor = amount,
+                              .has_rate_bp = retroactive, .rate_bp = c->prog->tiers[eff].rebate_bp};
+    proc_explain bonus_ex = {.has_basis = true, .basis_minor = amount,
+                             .has_rate_bp = true, .rate_bp = c->prog->deal_bonus_bp};
+    proc_explain mdf_ex = {.has_basis = true, .basis_minor = amount,
+                           .has_rate_bp = true, .rate_bp = c->prog->mdf_bp};
+    c->explain = &rebate_ex;
     if (proc_rule_kpi(c, key, "revenue_minor", amount) ||
         proc_rule_payout(c, key, PROC_PAYOUT_REBATE, rebate, c->prog->tiers[eff].name, eff) ||
         proc_rule_true_up(c, key, pe.eff_old, eff, revenue_before) ||
         apply_spiffs(c, key, eff))
         return -1;
+    c->explain = deal_bonus ? &bonus_ex : NULL;
     if (deal_bonus &&
         (proc_rule_payout(c, key, PROC_PAYOUT_DEAL_REGISTRATION_BONUS,
                           proc_apply_bp(amount, c->prog->deal_bonus_bp), c->deal->deal_id, eff) ||
          win_deal(c, key)))
         return -1;
+    c->explain = &mdf_ex;
     if (proc_rule_payout(c, key, PROC_PAYOUT_MDF_ACCRUAL, proc_apply_bp(amount, c->prog->mdf_bp),
                          "mdf", eff) ||
         record_sale(c, amount, first) || proc_rule_period_end(c, &pe) ||

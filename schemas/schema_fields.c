@@ -118,6 +118,17 @@ static const sf_field payout_fields[] = {
     LONG(proc_payout, "occurred_at", occurred_at),
     OSTR(proc_payout, "decision_of", decision_of, has_decision_of),
     OSTR(proc_payout, "approver_id", approver_id, has_approver_id),
+    OLONG(proc_payout, "basis_minor", explain.basis_minor, explain.has_basis),
+    OINT(proc_payout, "rate_bp", explain.rate_bp, explain.has_rate_bp),
+    OINT(proc_payout, "old_rate_bp", explain.old_rate_bp, explain.has_old_rate_bp),
+    OLONG(proc_payout, "per_unit_minor", explain.per_unit_minor, explain.has_per_unit),
+    OINT(proc_payout, "quantity", explain.quantity, explain.has_quantity),
+    OLONG(proc_payout, "sale_minor", explain.sale_minor, explain.has_sale),
+    OLONG(proc_payout, "returned_before_minor", explain.returned_before_minor,
+          explain.has_returned_before),
+    OLONG(proc_payout, "returned_after_minor", explain.returned_after_minor,
+          explain.has_returned_after),
+    OLONG(proc_payout, "cut_minor", explain.cut_minor, explain.has_cut),
 };
 
 static const sf_field alert_fields[] = {

@@ -40,6 +40,31 @@ def diff(what, expected, actual, problems):
         problems.append(f"{what}: unexpected {item}")
 
 
+def rhe(num, den):
+    """round(num / den) half to even, exact (den > 0)."""
+    q, r = divmod(num, den)
+    if 2 * r > den or (2 * r == den and q % 2):
+        q += 1
+    return q
+
+
+def explained(p):
+    """The amount a payout's explanation fields give (CONTRACT §4), or None when it has
+    none to check (the record of a decision, a fixed bonus, a marginal-mode rebate)."""
+    g = lambda k: p.get(k)
+    cut = g("cut_minor") or 0
+    if g("returned_after_minor") is not None:
+        b, s = g("basis_minor"), g("sale_minor")
+        return -(rhe(b * g("returned_after_minor"), s) - rhe(b * g("returned_before_minor"), s))
+    if g("per_unit_minor") is not None:
+        return g("per_unit_minor") * g("quantity") - cut
+    if g("old_rate_bp") is not None:
+        return rhe(g("basis_minor") * (g("rate_bp") - g("old_rate_bp")), 10000) - cut
+    if g("rate_bp") is not None:
+        return rhe(g("basis_minor") * g("rate_bp"), 10000) - cut
+    return None
+
+
 def payout_ref(p):
     return f"payout:{p['source_event_id']}:{p['kind']}:{p['rule_id']}"
 
@@ -84,6 +109,14 @@ def main():
     for p in payouts:
         if p["kind"] == "CLAWBACK" and p["rule_id"] not in ref_of:
             problems.append(f"CLAWBACK {p['payout_id']} names an unknown payout {p['rule_id']}")
+    for p in payouts:
+        want = explained(p)
+        if want is not None and want != p["amount_minor"]:
+            problems.append(f"payout {payout_ref(p)}: its explanation gives {want}, "
+                            f"its amount is {p['amount_minor']}")
+    n_explained = sum(explained(p) is not None for p in payouts)
+    if n_explained < len(payouts) // 2:
+        problems.append(f"only {n_explained} of {len(payouts)} payouts carry an explanation")
     ids = [p["payout_id"] for p in payouts]
     if len(set(ids)) != len(ids):
         problems.append("payout ids are not unique")

@@ -831,8 +831,11 @@ static void test_hand_vector_payout(void **state)
     static const uint8_t want[] = {
         0x00, 0x00, 0x00, 0x00, 0x07, 0x02, 'a', 0x02, 'b', 0x02, 'c', 0x0C, 0xAB, 0x02,
         0x06, 'E', 'U', 'R', 0x0E, '2', '0', '2', '6', '-', 'Q', '4', 0x00, 0x02,
-        0x02, 'r', 0x02, 'e', 0x01, 0x00, 0x00,   /* decision_of, approver_id: null */
+        0x02, 'r', 0x02, 'e', 0x01,
+        0x00, 0x00,                                  /* decision_of, approver_id: null */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,   /* the explanation: null */
     };
+    enum { V2_TAIL = 11 };                           /* bytes of the fields version 2 added */
     uint8_t buf[256];
     size_t n = 0;
     assert_int_equal(schema_encode_payout(*state, &p, buf, sizeof buf, &n), 0);
@@ -845,10 +848,18 @@ static void test_hand_vector_payout(void **state)
     strcpy(p.decision_of, "x");
     p.has_approver_id = true;
     strcpy(p.approver_id, "y");
+    p.explain.has_basis = p.explain.has_rate_bp = p.explain.has_cut = true;
+    p.explain.basis_minor = 100;
+    p.explain.rate_bp = 200;
+    p.explain.cut_minor = 5;
     static const uint8_t want2[] = {
         0x00, 0x00, 0x00, 0x00, 0x07, 0x02, 'a', 0x02, 'b', 0x02, 'c', 0x0C, 0xAB, 0x02,
         0x06, 'E', 'U', 'R', 0x0E, '2', '0', '2', '6', '-', 'Q', '4', 0x00, 0x04,
         0x02, 'r', 0x02, 'e', 0x01, 0x02, 0x02, 'x', 0x02, 0x02, 'y',
+        0x02, 0xC8, 0x01,                            /* basis_minor 100 */
+        0x02, 0x90, 0x03,                            /* rate_bp 200 */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x02, 0x0A,                                  /* cut_minor 5 */
     };
     assert_int_equal(schema_encode_payout(*state, &p, buf, sizeof buf, &n), 0);
     assert_int_equal(n, sizeof want2);
@@ -858,12 +869,20 @@ static void test_hand_vector_payout(void **state)
     assert_int_equal(back.status, PROC_STATUS_REJECTED);
     assert_string_equal(back.decision_of, "x");
     assert_string_equal(back.approver_id, "y");
+    assert_true(back.explain.has_basis && back.explain.has_rate_bp && back.explain.has_cut);
+    assert_false(back.explain.has_old_rate_bp || back.explain.has_per_unit ||
+                 back.explain.has_quantity || back.explain.has_sale ||
+                 back.explain.has_returned_before || back.explain.has_returned_after);
+    assert_int_equal(back.explain.basis_minor, 100);
+    assert_int_equal(back.explain.rate_bp, 200);
+    assert_int_equal(back.explain.cut_minor, 5);
 
     /* A version-1 record (id 4: no REJECTED, no decision fields) still decodes. */
     uint8_t v1[sizeof want];
-    memcpy(v1, want, sizeof want - 2);
+    memcpy(v1, want, sizeof want - V2_TAIL);
     v1[4] = 0x04;
-    assert_int_equal(schema_decode_payout(*state, v1, sizeof want - 2, &back, NULL, 0), SCHEMA_OK);
+    assert_int_equal(schema_decode_payout(*state, v1, sizeof want - V2_TAIL, &back, NULL, 0),
+                     SCHEMA_OK);
     assert_int_equal(back.status, PROC_STATUS_PENDING_APPROVAL);
     assert_false(back.has_decision_of);
     assert_false(back.has_approver_id);
@@ -1402,7 +1421,9 @@ static void test_json_outputs(void **state)
         "\"currency\":\"EUR\",\"period\":\"2026-Q4\",\"tier\":\"Gold\","
         "\"status\":\"PENDING_APPROVAL\",\"rule_id\":\"po_fedcba9876543210fedcba9876543210\","
         "\"source_event_id\":\"e2\",\"occurred_at\":1793491200000,"
-        "\"decision_of\":null,\"approver_id\":null}");
+        "\"decision_of\":null,\"approver_id\":null,\"basis_minor\":null,\"rate_bp\":null,"
+        "\"old_rate_bp\":null,\"per_unit_minor\":null,\"quantity\":null,\"sale_minor\":null,"
+        "\"returned_before_minor\":null,\"returned_after_minor\":null,\"cut_minor\":null}");
     char err[256];
     assert_int_equal(schema_payout_from_json(j, &p2, err, sizeof err), 0);
     char *j2 = schema_payout_to_json(&p2);

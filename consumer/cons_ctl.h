@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "cons_config.h"
+#include "proc_event.h"
 #include "schema_registry.h"
 
 /* Exit codes shared by every subcommand. */
@@ -33,6 +34,7 @@ int cons_ctl_leaderboard(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_partner(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_kpi(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_dump(const cons_config *cfg, int argc, char **argv);
+int cons_ctl_explain(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_lag(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_stats(const cons_config *cfg, int argc, char **argv);
 
@@ -78,6 +80,14 @@ rd_kafka_t *cons_ctl_consumer_new(const cons_config *cfg, const char *group_id,
 /* Writes a consumer group id no one else uses ("incentivectl-NAME-<pid>-<ns clock>"),
  * for readers that must never share offsets. */
 void cons_ctl_throwaway_group(const char *name, char *out, size_t cap);
+
+/* Reads every committed PayoutEvent of cfg's payout topic, from the beginning to the
+ * current end (partition, then offset order; read_committed, a throwaway group), and
+ * hands each to visit (the payout is valid during the call only). visit returning
+ * non-zero (out of memory) stops the scan. @returns 0, or -1 with a sentence in err
+ * (cons_ctl_dump.c). */
+int cons_ctl_scan_payouts(const cons_config *cfg, int (*visit)(void *arg, const proc_payout *p),
+                          void *arg, char *err, size_t errcap);
 
 /* ---- Redis (cons_ctl_redis.c) ---------------------------------------------------- */
 

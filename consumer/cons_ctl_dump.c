@@ -33,6 +33,9 @@ typedef struct {
     const schema_registry *reg;
     long long records;
     long long undecodable;
+    /* cons_ctl_scan_payouts: each decoded payout goes here instead of to stdout. */
+    int (*visit)(void *arg, const proc_payout *p);
+    void *arg;
 } dump_ctx;
 
 static int64_t now_ms(void)
@@ -111,6 +114,10 @@ static int print_record(dump_ctx *d, const rd_kafka_message_t *m)
                                                 sizeof detail);
         if (st != SCHEMA_OK)
             goto undecodable;
+        if (d->visit != NULL) {
+            d->records++;
+            return d->visit(d->arg, &p);
+        }
         line = schema_payout_to_json(&p);
     } else {
         proc_alert a;
@@ -176,12 +183,70 @@ static int dump_partition(dump_ctx *d, rd_kafka_t *rk, const char *topic, int32_
             rd_kafka_message_destroy(m);
             goto done;
         }
-        print_record(d, m);
+        int visited = print_record(d, m);
         rd_kafka_message_destroy(m);
+        if (visited != 0) {
+            snprintf(err, errcap, "out of memory");
+            goto done;
+        }
     }
     rc = 0;
 done:
     rd_kafka_topic_partition_list_destroy(list);
+    return rc;
+}
+
+/* Reads every partition of `topic` into d. @returns 0, or -1 with err set. */
+static int read_topic(dump_ctx *d, const cons_config *cfg, const char *topic,
+                      long long timeout_s, char *err, size_t errcap)
+{
+    rd_kafka_t *rk = NULL;
+    int32_t n_partitions = -1;
+    int rc = -1;
+    char group[128];
+
+    cons_ctl_throwaway_group("dump", group, sizeof group);
+    if ((rk = cons_ctl_consumer_new(cfg, group, true, err, errcap)) == NULL)
+        goto done;
+    if (cons_kafka_partition_counts(rk, 1, &topic, &n_partitions, METADATA_TIMEOUT_MS, err,
+                                    errcap))
+        goto done;
+    if (n_partitions < 0) {
+        snprintf(err, errcap, "topic %s does not exist", topic);
+        goto done;
+    }
+    int64_t deadline = now_ms() + timeout_s * 1000;
+    for (int32_t p = 0; p < n_partitions; p++)
+        if (dump_partition(d, rk, topic, p, deadline, err, errcap))
+            goto done;
+    if (d->undecodable > 0) {
+        snprintf(err, errcap, "%lld of %lld records of %s did not decode", d->undecodable,
+                 d->undecodable + d->records, topic);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (rk != NULL) {
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+    }
+    return rc;
+}
+
+int cons_ctl_scan_payouts(const cons_config *cfg, int (*visit)(void *arg, const proc_payout *p),
+                          void *arg, char *err, size_t errcap)
+{
+    dump_ctx d;
+    int rc;
+
+    memset(&d, 0, sizeof d);
+    d.kind = DUMP_PAYOUTS;
+    d.visit = visit;
+    d.arg = arg;
+    if ((d.reg = cons_ctl_registry_new(cfg, err, errcap)) == NULL)
+        return -1;
+    rc = read_topic(&d, cfg, cfg->topic_payouts, 120, err, errcap);
+    schema_registry_destroy((schema_registry *)d.reg);
     return rc;
 }
 
@@ -190,11 +255,9 @@ int cons_ctl_dump(const cons_config *cfg, int argc, char **argv)
     dump_ctx d;
     const char *which = NULL, *topic = NULL;
     long long timeout_s = 120;
-    rd_kafka_t *rk = NULL;
     schema_registry *reg = NULL;
-    int32_t n_partitions = -1;
     int rc = CONS_CTL_FAILED;
-    char err[1024], group[128];
+    char err[1024];
 
     memset(&d, 0, sizeof d);
     for (int i = 1; i < argc; i++) {
@@ -231,35 +294,15 @@ int cons_ctl_dump(const cons_config *cfg, int argc, char **argv)
     if ((reg = cons_ctl_registry_new(cfg, err, sizeof err)) == NULL)
         goto fail;
     d.reg = reg;
-    cons_ctl_throwaway_group("dump", group, sizeof group);
-    if ((rk = cons_ctl_consumer_new(cfg, group, true, err, sizeof err)) == NULL)
-        goto fail;
-    if (cons_kafka_partition_counts(rk, 1, &topic, &n_partitions, METADATA_TIMEOUT_MS, err,
-                                    sizeof err))
-        goto fail;
-    if (n_partitions < 0) {
-        snprintf(err, sizeof err, "topic %s does not exist", topic);
-        goto fail;
-    }
-    int64_t deadline = now_ms() + timeout_s * 1000;
-    for (int32_t p = 0; p < n_partitions; p++)
-        if (dump_partition(&d, rk, topic, p, deadline, err, sizeof err))
-            goto fail;
+    int failed = read_topic(&d, cfg, topic, timeout_s, err, sizeof err);
     fflush(stdout);
-    if (d.undecodable > 0) {
-        snprintf(err, sizeof err, "%lld of %lld records of %s did not decode", d.undecodable,
-                 d.undecodable + d.records, topic);
+    if (failed)
         goto fail;
-    }
     rc = CONS_CTL_OK;
     goto done;
 fail:
     fprintf(stderr, "incentivectl dump: %s\n", err);
 done:
-    if (rk != NULL) {
-        rd_kafka_consumer_close(rk);
-        rd_kafka_destroy(rk);
-    }
     schema_registry_destroy(reg);
     return rc;
 }

@@ -36,6 +36,8 @@ static const ctl_command commands[] = {
     {"kpi", cons_ctl_kpi, "--program ID [--period P]", "show a program's metrics from Redis"},
     {"dump", cons_ctl_dump, "--topic payouts|alerts|dead-letters [--json]",
      "print an output topic as JSON lines (read_committed)"},
+    {"explain", cons_ctl_explain, "PAYOUT_ID",
+     "a payout's calculation line by line, and the records that name it"},
     {"lag", cons_ctl_lag, "[--wait] [--timeout S]",
      "the workers' lag on the input topics; --wait until it is 0"},
     {"stats", cons_ctl_stats, "", "records per topic"},

@@ -33,3 +33,14 @@ worker_stop
 dump_outputs "$tmp/out"
 python3 "$E2E_DIR/check_pipeline.py" "$E2E_DIR/pipeline-expected.json" "$tmp/out" \
   "$REDIS_PORT" "$PI_REDIS_NAMESPACE" "$E2E_RUN" || { tail -50 "$tmp/worker.log"; exit 1; }
+
+# incentivectl explain, against calculations worked by hand (pipeline-explain-*.txt: the
+# first line names the payout, the rest is the exact output).
+for f in "$E2E_DIR"/pipeline-explain-*.txt; do
+  id=$(head -1 "$f" | sed 's/^# incentivectl explain //')
+  "$CTL" explain "$id" >"$tmp/explain.txt" || { cat "$tmp/explain.txt"; fail "incentivectl explain $id failed"; }
+  if ! tail -n +2 "$f" | diff - "$tmp/explain.txt"; then
+    fail "incentivectl explain $id differs from $(basename "$f")"
+  fi
+done
+say "explain: $(ls "$E2E_DIR"/pipeline-explain-*.txt | wc -l) payouts explained as worked by hand"

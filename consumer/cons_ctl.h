@@ -35,6 +35,7 @@ int cons_ctl_partner(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_kpi(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_dump(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_explain(const cons_config *cfg, int argc, char **argv);
+int cons_ctl_statement(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_lag(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_stats(const cons_config *cfg, int argc, char **argv);
 
@@ -86,6 +87,9 @@ void cons_ctl_throwaway_group(const char *name, char *out, size_t cap);
  * hands each to visit (the payout is valid during the call only). visit returning
  * non-zero (out of memory) stops the scan. @returns 0, or -1 with a sentence in err
  * (cons_ctl_dump.c). */
+/* Appends a copy of p to the growing array *arr (n items, room for cap; caller frees).
+ * @returns 0, or -1 when memory ran out (the array is unchanged). */
+int cons_ctl_keep_payout(proc_payout **arr, int *n, int *cap, const proc_payout *p);
 int cons_ctl_scan_payouts(const cons_config *cfg, int (*visit)(void *arg, const proc_payout *p),
                           void *arg, char *err, size_t errcap);
 

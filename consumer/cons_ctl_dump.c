@@ -233,6 +233,20 @@ done:
     return rc;
 }
 
+int cons_ctl_keep_payout(proc_payout **arr, int *n, int *cap, const proc_payout *p)
+{
+    if (*n == *cap) {
+        int grown_cap = *cap ? 2 * *cap : 16;
+        proc_payout *grown = realloc(*arr, (size_t)grown_cap * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        *arr = grown;
+        *cap = grown_cap;
+    }
+    (*arr)[(*n)++] = *p;
+    return 0;
+}
+
 int cons_ctl_scan_payouts(const cons_config *cfg, int (*visit)(void *arg, const proc_payout *p),
                           void *arg, char *err, size_t errcap)
 {

@@ -26,22 +26,7 @@ typedef struct {
     bool found;
     proc_payout *related;            /* records that name it, or that it names; owned */
     int n_related, cap_related;
-    bool failed;                     /* out of memory */
 } explain_scan;
-
-static int keep(explain_scan *s, const proc_payout *p)
-{
-    if (s->n_related == s->cap_related) {
-        int cap = s->cap_related ? 2 * s->cap_related : 8;
-        proc_payout *grown = realloc(s->related, (size_t)cap * sizeof *grown);
-        if (grown == NULL)
-            return -1;
-        s->related = grown;
-        s->cap_related = cap;
-    }
-    s->related[s->n_related++] = *p;
-    return 0;
-}
 
 /* Keeps the target, what names it, and every payout a decision could name (a held one is
  * found only once the target is known, so all PENDING_APPROVAL records are kept). */
@@ -55,7 +40,7 @@ static int visit(void *arg, const proc_payout *p)
     }
     if (strcmp(p->rule_id, s->id) == 0 || (p->has_decision_of && strcmp(p->decision_of, s->id) == 0) ||
         p->status == PROC_STATUS_PENDING_APPROVAL)
-        return keep(s, p);
+        return cons_ctl_keep_payout(&s->related, &s->n_related, &s->cap_related, p);
     return 0;
 }
 

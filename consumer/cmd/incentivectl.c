@@ -38,6 +38,8 @@ static const ctl_command commands[] = {
      "print an output topic as JSON lines (read_committed)"},
     {"explain", cons_ctl_explain, "PAYOUT_ID",
      "a payout's calculation line by line, and the records that name it"},
+    {"statement", cons_ctl_statement, "--partner ID --period P [--format table|json|csv]",
+     "a partner's period statement: payouts, decisions, payable totals, tiers"},
     {"lag", cons_ctl_lag, "[--wait] [--timeout S]",
      "the workers' lag on the input topics; --wait until it is 0"},
     {"stats", cons_ctl_stats, "", "records per topic"},

@@ -44,3 +44,25 @@ for f in "$E2E_DIR"/pipeline-explain-*.txt; do
   fi
 done
 say "explain: $(ls "$E2E_DIR"/pipeline-explain-*.txt | wc -l) payouts explained as worked by hand"
+
+# incentivectl statement of p-beta's 2026-Q4, checked by hand (pipeline-worked.md phases
+# 7-8): the table exactly; JSON and CSV carry the same records and totals. What is payable
+# (the APPROVED records) is the partner hash's period_payouts_minor once all is decided.
+"$CTL" statement --partner p-beta --period 2026-Q4 >"$tmp/statement.txt" ||
+  fail "incentivectl statement failed"
+diff "$E2E_DIR/pipeline-statement-p-beta-2026-Q4.txt" "$tmp/statement.txt" ||
+  fail "incentivectl statement differs from pipeline-statement-p-beta-2026-Q4.txt"
+"$CTL" statement --partner p-beta --period 2026-Q4 --format json >"$tmp/statement.json"
+"$CTL" statement --partner p-beta --period 2026-Q4 --format csv >"$tmp/statement.csv"
+python3 - "$tmp/statement.json" "$tmp/statement.csv" <<'PY' || fail "statement JSON/CSV"
+import csv, json, sys
+s = json.load(open(sys.argv[1]))
+rows = list(csv.DictReader(open(sys.argv[2])))
+assert s["payable_minor"] == 9220000, s["payable_minor"]
+assert s["payable_by_kind"] == {"REBATE": 2140000, "CERTIFICATION_BONUS": 50000,
+                                "MDF_ACCRUAL": 7030000}, s["payable_by_kind"]
+assert s["held_undecided_minor"] == 0 and s["held_records"] == 5 and s["rejected_records"] == 1
+assert [r["payout_id"] for r in rows] == [p["payout_id"] for p in s["payouts"]] and len(rows) == 16
+assert sum(int(r["amount_minor"]) for r in rows if r["status"] == "APPROVED") == 9220000
+PY
+say "statement: p-beta 2026-Q4 as worked by hand in table, JSON and CSV"

@@ -7,6 +7,7 @@
  * program currency when the program file can be read, else in minor units.
  */
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +18,9 @@
 
 #define LB_USAGE                                                                           \
     "leaderboard --program ID [--period 2026-Q4] [--metric revenue|points] [--region R] "  \
-    "[--top N]"
-#define PARTNER_USAGE "partner ID [ID...]"
-#define KPI_USAGE "kpi --program ID [--period 2026-Q4]"
+    "[--top N] [--format table|json]"
+#define PARTNER_USAGE "partner [--format table|json] ID [ID...]"
+#define KPI_USAGE "kpi --program ID [--period 2026-Q4] [--format table|json]"
 
 #define CONNECT_TIMEOUT_S 5
 #define COMMAND_TIMEOUT_S 30
@@ -174,6 +175,42 @@ static void format_amount(int64_t minor, const char *currency, char *out, size_t
     snprintf(out, cap, "%s %s", major, currency);
 }
 
+/* --format: 1 json, 0 table, -1 anything else. */
+static int parse_format(const char *v)
+{
+    return strcmp(v, "json") == 0 ? 1 : strcmp(v, "table") == 0 ? 0 : -1;
+}
+
+/* Prints a JSON value as one compact line and frees it. @returns 0, or -1 (ENOMEM). */
+static int print_json(json_t *v)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(v);
+    if (text == NULL)
+        return -1;
+    printf("%s\n", text);
+    free(text);
+    return 0;
+}
+
+static const char *reply_str(const redisReply *r);
+
+/* A hash reply as a JSON object; values that are integers become numbers when `numbers`. */
+static json_t *hash_json(const redisReply *h, bool numbers)
+{
+    json_t *o = json_object();
+    for (size_t k = 0; o != NULL && k + 1 < h->elements; k += 2) {
+        const char *v = reply_str(h->element[k + 1]);
+        int64_t n;
+        json_t *jv = numbers && parse_amount(v, &n) == 0 ? json_integer(n) : json_string(v);
+        if (jv == NULL || json_object_set_new(o, reply_str(h->element[k]), jv)) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
 static const char *reply_str(const redisReply *r)
 {
     return r != NULL && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
@@ -189,6 +226,7 @@ typedef struct {
     const char *metric;
     const char *region;
     long long top;
+    int json;
 } lb_args;
 
 static int lb_parse(int argc, char **argv, lb_args *a)
@@ -206,6 +244,10 @@ static int lb_parse(int argc, char **argv, lb_args *a)
             a->metric = val;
         else if ((m = cons_ctl_opt(argc, argv, &i, "--region", &val)) != 0)
             a->region = val;
+        else if ((m = cons_ctl_opt(argc, argv, &i, "--format", &val)) != 0) {
+            if (m > 0 && (a->json = parse_format(val)) < 0)
+                m = -1;
+        }
         else if ((m = cons_ctl_opt(argc, argv, &i, "--top", &val)) != 0) {
             if (m > 0 && cons_ctl_parse_int(val, 1, MAX_TOP, &a->top))
                 m = -1;
@@ -289,6 +331,37 @@ int cons_ctl_leaderboard(const cons_config *cfg, int argc, char **argv)
             goto fail;
         }
 
+    if (a.json) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:I, s:[]}", "program", a.program, "period",
+                              period, "metric", a.metric, "region",
+                              a.region ? json_string(a.region) : json_null(), "members",
+                              (json_int_t)card->integer, "rows");
+        json_t *arr = o ? json_object_get(o, "rows") : NULL;
+        for (size_t k = 0; arr != NULL && k < rows; k++) {
+            const redisReply *h = partners[k];
+            bool ok = h->type == REDIS_REPLY_ARRAY && h->elements == 2;
+            int64_t v = 0;
+            parse_amount(reply_str(range->element[2 * k + 1]), &v);
+            json_t *r = json_pack("{s:I, s:s, s:I, s:s?, s:s?}", "rank", (json_int_t)(k + 1),
+                                  "partner_id", reply_str(range->element[2 * k]), "score",
+                                  (json_int_t)v, "tier",
+                                  ok && h->element[0]->type == REDIS_REPLY_STRING
+                                      ? h->element[0]->str : NULL,
+                                  "region",
+                                  ok && h->element[1]->type == REDIS_REPLY_STRING
+                                      ? h->element[1]->str : NULL);
+            if (r == NULL || json_array_append_new(arr, r))
+                arr = NULL;
+        }
+        if (arr == NULL)
+            json_decref(o);
+        if (arr == NULL || print_json(o)) {
+            snprintf(err, sizeof err, "out of memory");
+            goto fail;
+        }
+        rc = CONS_CTL_OK;
+        goto done;
+    }
     if (strcmp(a.metric, "revenue") == 0) {
         programs = load_programs_quietly(cfg, &n_programs);
         prog = find_program(programs, n_programs, a.program);
@@ -418,14 +491,26 @@ int cons_ctl_partner(const cons_config *cfg, int argc, char **argv)
     redisContext *c = NULL;
     redisReply **replies = NULL;
     proc_program *programs = NULL;
-    int n_programs = 0, n_ids = argc - 1, rc = CONS_CTL_FAILED, missing = 0;
+    int n_programs = 0, n_ids, rc = CONS_CTL_FAILED, missing = 0, json = 0;
     char err[1024];
+    json_t *all = NULL;
 
+    if (argc >= 3 && strcmp(argv[1], "--format") == 0) {
+        if ((json = parse_format(argv[2])) < 0)
+            return cons_ctl_usage(PARTNER_USAGE);
+        argc -= 2;
+        argv += 2;
+    }
+    n_ids = argc - 1;
     if (n_ids < 1)
         return cons_ctl_usage(PARTNER_USAGE);
     for (int i = 1; i < argc; i++)
         if (argv[i][0] == '-' || argv[i][0] == '\0')
             return cons_ctl_usage(PARTNER_USAGE);
+    if (json && (all = json_array()) == NULL) {
+        snprintf(err, sizeof err, "out of memory");
+        goto fail;
+    }
     if ((c = cons_ctl_redis_connect(cfg, err, sizeof err)) == NULL)
         goto fail;
     if ((replies = calloc((size_t)n_ids, sizeof *replies)) == NULL) {
@@ -448,10 +533,27 @@ int cons_ctl_partner(const cons_config *cfg, int argc, char **argv)
             missing++;
             continue;
         }
+        if (json) {
+            json_t *o = hash_json(h, false);
+            if (o == NULL || json_object_set_new(o, "partner_id", json_string(argv[i + 1])) ||
+                json_array_append_new(all, o)) {
+                snprintf(err, sizeof err, "out of memory");
+                goto fail;
+            }
+            continue;
+        }
         const char *program = hash_get(h, "program");
         const proc_program *prog = program ? find_program(programs, n_programs, program) : NULL;
         printf("%spartner %s\n", i ? "\n" : "", argv[i + 1]);
         print_hash(h, partner_fields, prog ? prog->currency : NULL);
+    }
+    if (json) {
+        int failed = print_json(all);
+        all = NULL;
+        if (failed) {
+            snprintf(err, sizeof err, "out of memory");
+            goto fail;
+        }
     }
     rc = missing ? CONS_CTL_FAILED : CONS_CTL_OK;
     goto done;
@@ -462,6 +564,7 @@ done:
         if (replies[i] != NULL)
             freeReplyObject(replies[i]);
     free(replies);
+    json_decref(all);
     if (c != NULL)
         redisFree(c);
     cons_program_free(programs);
@@ -506,7 +609,7 @@ int cons_ctl_kpi(const cons_config *cfg, int argc, char **argv)
     redisReply *h = NULL;
     proc_program *programs = NULL;
     const proc_program *prog = NULL;
-    int n_programs = 0, rc = CONS_CTL_FAILED;
+    int n_programs = 0, rc = CONS_CTL_FAILED, json = 0;
     char err[1024], key[KEY_CAP], prefix[KEY_CAP], period[64];
 
     for (int i = 1; i < argc; i++) {
@@ -516,7 +619,10 @@ int cons_ctl_kpi(const cons_config *cfg, int argc, char **argv)
             program = val;
         else if ((m = cons_ctl_opt(argc, argv, &i, "--period", &val)) != 0)
             period_arg = val;
-        else
+        else if ((m = cons_ctl_opt(argc, argv, &i, "--format", &val)) != 0) {
+            if (m > 0 && (json = parse_format(val)) < 0)
+                m = -1;
+        } else
             m = -1;
         if (m < 0)
             return cons_ctl_usage(KPI_USAGE);
@@ -549,6 +655,16 @@ int cons_ctl_kpi(const cons_config *cfg, int argc, char **argv)
     if (h->elements == 0) {
         snprintf(err, sizeof err, "%s: no metrics", key);
         goto fail;
+    }
+    if (json) {
+        json_t *o = json_pack("{s:s, s:s, s:o}", "program", program, "period", period,
+                              "metrics", hash_json(h, true));
+        if (o == NULL || json_object_get(o, "metrics") == NULL || print_json(o)) {
+            snprintf(err, sizeof err, "out of memory");
+            goto fail;
+        }
+        rc = CONS_CTL_OK;
+        goto done;
     }
     programs = load_programs_quietly(cfg, &n_programs);
     prog = find_program(programs, n_programs, program);

@@ -66,3 +66,24 @@ assert [r["payout_id"] for r in rows] == [p["payout_id"] for p in s["payouts"]] 
 assert sum(int(r["amount_minor"]) for r in rows if r["status"] == "APPROVED") == 9220000
 PY
 say "statement: p-beta 2026-Q4 as worked by hand in table, JSON and CSV"
+
+# --format json of the Redis readers: the same values pipeline-expected.json holds.
+"$CTL" leaderboard --program emea-resellers --period 2026-Q4 --top 100 --format json >"$tmp/lb.json"
+"$CTL" partner --format json p-beta p-alpha >"$tmp/partners.json"
+"$CTL" kpi --program emea-resellers --period 2026-Q4 --format json >"$tmp/kpi.json"
+python3 - "$E2E_DIR/pipeline-expected.json" "$tmp" <<'PY' || fail "--format json differs from pipeline-expected.json"
+import json, sys
+exp, d = json.load(open(sys.argv[1])), sys.argv[2]
+lb = json.load(open(f"{d}/lb.json"))
+want = exp["redis"]["lb:emea-resellers:2026-Q4:revenue"]
+assert {r["partner_id"]: r["score"] for r in lb["rows"]} == want, lb
+assert lb["members"] == len(want) and [r["rank"] for r in lb["rows"]] == list(range(1, len(want) + 1))
+assert [r["score"] for r in lb["rows"]] == sorted(want.values(), reverse=True)
+for p in json.load(open(f"{d}/partners.json")):
+    pid = p.pop("partner_id")
+    assert p == exp["redis"][f"partner:{pid}"], (pid, p)
+kpi = json.load(open(f"{d}/kpi.json"))
+got = {k: str(v) for k, v in kpi["metrics"].items() if v != 0}
+assert got == {k: v for k, v in exp["kpi"]["emea-resellers:2026-Q4"].items() if v != "0"}, got
+PY
+say "--format json: leaderboard, partners and kpi equal the values worked by hand"

@@ -38,6 +38,7 @@ int cons_ctl_explain(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_statement(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_lag(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_stats(const cons_config *cfg, int argc, char **argv);
+int cons_ctl_top(const cons_config *cfg, int argc, char **argv);
 
 /* ---- argument helpers (cons_ctl_args.c) -------------------------------------------- */
 
@@ -98,5 +99,55 @@ int cons_ctl_scan_payouts(const cons_config *cfg, int (*visit)(void *arg, const 
 /* Connects to cfg's Redis (5 s timeout) and authenticates when redis.password is set.
  * @returns the context (caller frees it with redisFree) or NULL with a sentence in err. */
 redisContext *cons_ctl_redis_connect(const cons_config *cfg, char *err, size_t errcap);
+
+/* ---- leaderboards (cons_ctl_redis.c), shared by `leaderboard` and `top` ------------ */
+
+/* Which board to read; the strings are borrowed (usually from argv). */
+typedef struct {
+    const char *program;
+    const char *period;     /* NULL: the greatest period that has a revenue board */
+    const char *metric;     /* "revenue" or "points" */
+    const char *region;     /* NULL, or a region (revenue only) */
+    long long top;          /* rows to read, >= 1 */
+} cons_ctl_board_query;
+
+typedef struct {
+    char *partner_id;       /* owned */
+    int64_t score;          /* minor units of the program currency, or points */
+    char *tier;             /* owned; NULL when the partner hash has none */
+    char *region;           /* owned; NULL when the partner hash has none */
+} cons_ctl_board_row;
+
+/* One leaderboard as read, best first. Owns everything; cons_ctl_board_free releases. */
+typedef struct {
+    char period[64];
+    long long members;      /* ZCARD: partners on the board, also those not read */
+    cons_ctl_board_row *rows;
+    size_t n_rows;
+} cons_ctl_board;
+
+/* Matches the board options --program, --period, --metric, --region at argv[*i], as
+ * cons_ctl_opt does. @returns 1 on a match, 0 when not one of them, -1 value missing. */
+int cons_ctl_board_opt(int argc, char **argv, int *i, cons_ctl_board_query *q);
+
+/* @returns 0 when q names a board (program set, no ':' in names, region only with the
+ *          revenue metric), else -1. */
+int cons_ctl_board_check(const cons_ctl_board_query *q);
+
+/* Reads the board q names in namespace ns: the top rows with each partner's tier and
+ * region (two round trips). @returns 0 with *out filled, 1 when q->period is NULL and the
+ * program has no board yet, -1 on a Redis error; both with a sentence in err and *out
+ * empty. */
+int cons_ctl_board_read(redisContext *c, const char *ns, const cons_ctl_board_query *q,
+                        cons_ctl_board *out, char *err, size_t errcap);
+
+void cons_ctl_board_free(cons_ctl_board *b);
+
+/* The score column's heading ("REVENUE (EUR)", "POINTS") and a score as shown: major
+ * units with separators when the currency is known, else the integer. */
+void cons_ctl_board_score_head(const char *metric, const char *currency, char *out,
+                               size_t cap);
+void cons_ctl_board_score(const char *metric, const char *currency, int64_t score, char *out,
+                          size_t cap);
 
 #endif

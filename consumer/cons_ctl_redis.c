@@ -221,135 +221,207 @@ static const char *reply_str(const redisReply *r)
 /* ---- leaderboard ------------------------------------------------------------------- */
 
 typedef struct {
-    const char *program;
-    const char *period;
-    const char *metric;
-    const char *region;
-    long long top;
+    cons_ctl_board_query q;
     int json;
 } lb_args;
 
 static int lb_parse(int argc, char **argv, lb_args *a)
 {
-    a->metric = "revenue";
-    a->top = 10;
+    a->q.metric = "revenue";
+    a->q.top = 10;
     for (int i = 1; i < argc; i++) {
         const char *val = NULL;
         int m;
-        if ((m = cons_ctl_opt(argc, argv, &i, "--program", &val)) != 0)
-            a->program = val;
-        else if ((m = cons_ctl_opt(argc, argv, &i, "--period", &val)) != 0)
-            a->period = val;
-        else if ((m = cons_ctl_opt(argc, argv, &i, "--metric", &val)) != 0)
-            a->metric = val;
-        else if ((m = cons_ctl_opt(argc, argv, &i, "--region", &val)) != 0)
-            a->region = val;
+        if ((m = cons_ctl_board_opt(argc, argv, &i, &a->q)) != 0)
+            ;
         else if ((m = cons_ctl_opt(argc, argv, &i, "--format", &val)) != 0) {
             if (m > 0 && (a->json = parse_format(val)) < 0)
                 m = -1;
         }
         else if ((m = cons_ctl_opt(argc, argv, &i, "--top", &val)) != 0) {
-            if (m > 0 && cons_ctl_parse_int(val, 1, MAX_TOP, &a->top))
+            if (m > 0 && cons_ctl_parse_int(val, 1, MAX_TOP, &a->q.top))
                 m = -1;
         } else
             m = -1;
         if (m < 0)
             return -1;
     }
-    if (a->program == NULL || a->program[0] == '\0' || strchr(a->program, ':') ||
-        (strcmp(a->metric, "revenue") != 0 && strcmp(a->metric, "points") != 0) ||
-        (a->region != NULL && strcmp(a->metric, "revenue") != 0) ||
-        (a->period != NULL && (a->period[0] == '\0' || strchr(a->period, ':'))))
+    return cons_ctl_board_check(&a->q);
+}
+
+int cons_ctl_board_opt(int argc, char **argv, int *i, cons_ctl_board_query *q)
+{
+    const char *val = NULL;
+    int m;
+    if ((m = cons_ctl_opt(argc, argv, i, "--program", &val)) > 0)
+        q->program = val;
+    else if (m == 0 && (m = cons_ctl_opt(argc, argv, i, "--period", &val)) > 0)
+        q->period = val;
+    else if (m == 0 && (m = cons_ctl_opt(argc, argv, i, "--metric", &val)) > 0)
+        q->metric = val;
+    else if (m == 0 && (m = cons_ctl_opt(argc, argv, i, "--region", &val)) > 0)
+        q->region = val;
+    return m;
+}
+
+int cons_ctl_board_check(const cons_ctl_board_query *q)
+{
+    if (q->program == NULL || q->program[0] == '\0' || strchr(q->program, ':') ||
+        (strcmp(q->metric, "revenue") != 0 && strcmp(q->metric, "points") != 0) ||
+        (q->region != NULL && strcmp(q->metric, "revenue") != 0) ||
+        (q->region != NULL && (q->region[0] == '\0' || strchr(q->region, ':'))) ||
+        (q->period != NULL && (q->period[0] == '\0' || strchr(q->period, ':'))))
         return -1;
     return 0;
 }
 
-int cons_ctl_leaderboard(const cons_config *cfg, int argc, char **argv)
+void cons_ctl_board_free(cons_ctl_board *b)
 {
-    lb_args a;
-    redisContext *c = NULL;
-    redisReply *range = NULL, *card = NULL, **partners = NULL;
-    proc_program *programs = NULL;
-    const proc_program *prog = NULL;
-    const char *ns = cfg->redis_namespace;
-    char err[1024], key[KEY_CAP], prefix[KEY_CAP], period[64], score_head[48];
-    char (*scores)[48] = NULL;        /* the formatted score of each row */
-    int n_programs = 0, rc = CONS_CTL_FAILED;
-    int w_partner = (int)strlen("PARTNER"), w_score, w_tier = (int)strlen("TIER");
-    size_t rows = 0;
+    for (size_t k = 0; k < b->n_rows; k++) {
+        free(b->rows[k].partner_id);
+        free(b->rows[k].tier);
+        free(b->rows[k].region);
+    }
+    free(b->rows);
+    memset(b, 0, sizeof *b);
+}
 
-    memset(&a, 0, sizeof a);
-    if (lb_parse(argc, argv, &a) != 0)
-        return cons_ctl_usage(LB_USAGE " (--region needs --metric revenue)");
-    if ((c = cons_ctl_redis_connect(cfg, err, sizeof err)) == NULL)
-        goto fail;
-    if (a.period != NULL) {
-        snprintf(period, sizeof period, "%s", a.period);
+/* A copy of a string reply, NULL for nil or for anything that is not a string. Sets *oom
+ * when the copy could not be made. */
+static char *dup_string_reply(const redisReply *r, bool *oom)
+{
+    char *s;
+    if (r == NULL || r->type != REDIS_REPLY_STRING)
+        return NULL;
+    if ((s = strdup(r->str)) == NULL)
+        *oom = true;
+    return s;
+}
+
+int cons_ctl_board_read(redisContext *c, const char *ns, const cons_ctl_board_query *q,
+                        cons_ctl_board *out, char *err, size_t errcap)
+{
+    redisReply *range = NULL, *card = NULL, **partners = NULL;
+    char key[KEY_CAP], prefix[KEY_CAP];
+    size_t rows = 0;
+    bool oom = false;
+    int rc = -1;
+
+    memset(out, 0, sizeof *out);
+    if (q->period != NULL) {
+        snprintf(out->period, sizeof out->period, "%s", q->period);
     } else {
-        snprintf(prefix, sizeof prefix, "%s:lb:%s:", ns, a.program);
-        int found = discover_period(c, prefix, ":revenue", period, sizeof period, err,
-                                    sizeof err);
-        if (found < 0)
-            goto fail;
-        if (found == 0) {
-            snprintf(err, sizeof err, "no leaderboard of program %s in namespace %s",
-                     a.program, ns);
-            goto fail;
+        snprintf(prefix, sizeof prefix, "%s:lb:%s:", ns, q->program);
+        int found = discover_period(c, prefix, ":revenue", out->period, sizeof out->period,
+                                    err, errcap);
+        if (found <= 0) {
+            if (found == 0)
+                snprintf(err, errcap, "no leaderboard of program %s in namespace %s",
+                         q->program, ns);
+            rc = found == 0 ? 1 : -1;
+            goto done;
         }
     }
-    if (a.region != NULL)
-        snprintf(key, sizeof key, "%s:lb:%s:%s:region:%s:revenue", ns, a.program, period,
-                 a.region);
+    if (q->region != NULL)
+        snprintf(key, sizeof key, "%s:lb:%s:%s:region:%s:revenue", ns, q->program,
+                 out->period, q->region);
     else
-        snprintf(key, sizeof key, "%s:lb:%s:%s:%s", ns, a.program, period, a.metric);
+        snprintf(key, sizeof key, "%s:lb:%s:%s:%s", ns, q->program, out->period, q->metric);
 
     /* One round trip for the board, then one pipelined round for the partners' tiers. */
-    redisAppendCommand(c, "ZREVRANGE %s 0 %lld WITHSCORES", key, a.top - 1);
+    redisAppendCommand(c, "ZREVRANGE %s 0 %lld WITHSCORES", key, q->top - 1);
     redisAppendCommand(c, "ZCARD %s", key);
     if (redisGetReply(c, (void **)&range) != REDIS_OK ||
         redisGetReply(c, (void **)&card) != REDIS_OK) {
-        snprintf(err, sizeof err, "Redis: %s", c->errstr);
-        goto fail;
+        snprintf(err, errcap, "Redis: %s", c->errstr);
+        goto done;
     }
     if (range->type != REDIS_REPLY_ARRAY || card->type != REDIS_REPLY_INTEGER) {
-        snprintf(err, sizeof err, "Redis: %s: %s", key,
+        snprintf(err, errcap, "Redis: %s: %s", key,
                  range->type == REDIS_REPLY_ERROR ? range->str : "not a sorted set");
-        goto fail;
+        goto done;
     }
     rows = range->elements / 2;
     if (rows > 0 && ((partners = calloc(rows, sizeof *partners)) == NULL ||
-                     (scores = calloc(rows, sizeof *scores)) == NULL)) {
-        snprintf(err, sizeof err, "out of memory");
-        goto fail;
+                     (out->rows = calloc(rows, sizeof *out->rows)) == NULL)) {
+        snprintf(err, errcap, "out of memory");
+        goto done;
     }
     for (size_t k = 0; k < rows; k++)
         redisAppendCommand(c, "HMGET %s:partner:%s tier region", ns,
                            reply_str(range->element[2 * k]));
     for (size_t k = 0; k < rows; k++)
         if (redisGetReply(c, (void **)&partners[k]) != REDIS_OK) {
-            snprintf(err, sizeof err, "Redis: %s", c->errstr);
-            goto fail;
+            snprintf(err, errcap, "Redis: %s", c->errstr);
+            goto done;
         }
+    for (size_t k = 0; k < rows; k++) {
+        cons_ctl_board_row *row = &out->rows[k];
+        const redisReply *h = partners[k];
+        bool ok = h->type == REDIS_REPLY_ARRAY && h->elements == 2;
+        out->n_rows = k + 1;
+        if (parse_amount(reply_str(range->element[2 * k + 1]), &row->score) != 0) {
+            snprintf(err, errcap, "Redis: %s: score of %s is not a number", key,
+                     reply_str(range->element[2 * k]));
+            goto done;
+        }
+        row->partner_id = strdup(reply_str(range->element[2 * k]));
+        row->tier = ok ? dup_string_reply(h->element[0], &oom) : NULL;
+        row->region = ok ? dup_string_reply(h->element[1], &oom) : NULL;
+        if (row->partner_id == NULL || oom) {
+            snprintf(err, errcap, "out of memory");
+            goto done;
+        }
+    }
+    out->members = card->integer;
+    rc = 0;
+done:
+    if (rc != 0)
+        cons_ctl_board_free(out);
+    for (size_t k = 0; partners != NULL && k < rows; k++)
+        if (partners[k] != NULL)
+            freeReplyObject(partners[k]);
+    free(partners);
+    if (range != NULL)
+        freeReplyObject(range);
+    if (card != NULL)
+        freeReplyObject(card);
+    return rc;
+}
+
+int cons_ctl_leaderboard(const cons_config *cfg, int argc, char **argv)
+{
+    lb_args a;
+    cons_ctl_board b;
+    redisContext *c = NULL;
+    proc_program *programs = NULL;
+    const proc_program *prog = NULL;
+    char err[1024], score_head[48];
+    char (*scores)[48] = NULL;        /* the formatted score of each row */
+    int n_programs = 0, rc = CONS_CTL_FAILED;
+    int w_partner = (int)strlen("PARTNER"), w_score, w_tier = (int)strlen("TIER");
+
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    if (lb_parse(argc, argv, &a) != 0)
+        return cons_ctl_usage(LB_USAGE " (--region needs --metric revenue)");
+    if ((c = cons_ctl_redis_connect(cfg, err, sizeof err)) == NULL)
+        goto fail;
+    if (cons_ctl_board_read(c, cfg->redis_namespace, &a.q, &b, err, sizeof err) != 0)
+        goto fail;
 
     if (a.json) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:I, s:[]}", "program", a.program, "period",
-                              period, "metric", a.metric, "region",
-                              a.region ? json_string(a.region) : json_null(), "members",
-                              (json_int_t)card->integer, "rows");
+        json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:I, s:[]}", "program", a.q.program,
+                              "period", b.period, "metric", a.q.metric, "region",
+                              a.q.region ? json_string(a.q.region) : json_null(), "members",
+                              (json_int_t)b.members, "rows");
         json_t *arr = o ? json_object_get(o, "rows") : NULL;
-        for (size_t k = 0; arr != NULL && k < rows; k++) {
-            const redisReply *h = partners[k];
-            bool ok = h->type == REDIS_REPLY_ARRAY && h->elements == 2;
-            int64_t v = 0;
-            parse_amount(reply_str(range->element[2 * k + 1]), &v);
+        for (size_t k = 0; arr != NULL && k < b.n_rows; k++) {
+            const cons_ctl_board_row *row = &b.rows[k];
             json_t *r = json_pack("{s:I, s:s, s:I, s:s?, s:s?}", "rank", (json_int_t)(k + 1),
-                                  "partner_id", reply_str(range->element[2 * k]), "score",
-                                  (json_int_t)v, "tier",
-                                  ok && h->element[0]->type == REDIS_REPLY_STRING
-                                      ? h->element[0]->str : NULL,
-                                  "region",
-                                  ok && h->element[1]->type == REDIS_REPLY_STRING
-                                      ? h->element[1]->str : NULL);
+                                  "partner_id", row->partner_id, "score",
+                                  (json_int_t)row->score, "tier", row->tier, "region",
+                                  row->region);
             if (r == NULL || json_array_append_new(arr, r))
                 arr = NULL;
         }
@@ -362,64 +434,69 @@ int cons_ctl_leaderboard(const cons_config *cfg, int argc, char **argv)
         rc = CONS_CTL_OK;
         goto done;
     }
-    if (strcmp(a.metric, "revenue") == 0) {
-        programs = load_programs_quietly(cfg, &n_programs);
-        prog = find_program(programs, n_programs, a.program);
+    if (b.n_rows > 0 && (scores = calloc(b.n_rows, sizeof *scores)) == NULL) {
+        snprintf(err, sizeof err, "out of memory");
+        goto fail;
     }
+    if (strcmp(a.q.metric, "revenue") == 0) {
+        programs = load_programs_quietly(cfg, &n_programs);
+        prog = find_program(programs, n_programs, a.q.program);
+    }
+    cons_ctl_board_score_head(a.q.metric, prog ? prog->currency : NULL, score_head,
+                              sizeof score_head);
     /* Column widths from the content, so the table stays aligned for any ids. */
-    snprintf(score_head, sizeof score_head, "%s%s%s%s", strcmp(a.metric, "revenue") == 0 ?
-             "REVENUE" : "POINTS", prog ? " (" : "", prog ? prog->currency : "", prog ? ")" : "");
-    if (strcmp(a.metric, "revenue") == 0 && prog == NULL)
-        snprintf(score_head, sizeof score_head, "REVENUE (minor units)");
     w_score = (int)strlen(score_head);
-    for (size_t k = 0; k < rows; k++) {
-        int64_t v = 0;
-        const char *member = reply_str(range->element[2 * k]);
-        if (parse_amount(reply_str(range->element[2 * k + 1]), &v) != 0)
-            snprintf(scores[k], sizeof scores[k], "%s", reply_str(range->element[2 * k + 1]));
-        else if (prog != NULL)
-            cons_ctl_format_minor(v, scores[k], sizeof scores[k]);
-        else
-            snprintf(scores[k], sizeof scores[k], "%" PRId64, v);
-        if ((int)strlen(member) > w_partner)
-            w_partner = (int)strlen(member);
+    for (size_t k = 0; k < b.n_rows; k++) {
+        const cons_ctl_board_row *row = &b.rows[k];
+        cons_ctl_board_score(a.q.metric, prog ? prog->currency : NULL, row->score, scores[k],
+                             sizeof scores[k]);
+        if ((int)strlen(row->partner_id) > w_partner)
+            w_partner = (int)strlen(row->partner_id);
         if ((int)strlen(scores[k]) > w_score)
             w_score = (int)strlen(scores[k]);
-        const redisReply *h = partners[k];
-        if (h->type == REDIS_REPLY_ARRAY && h->elements == 2 &&
-            (int)strlen(reply_str(h->element[0])) > w_tier)
-            w_tier = (int)strlen(reply_str(h->element[0]));
+        if (row->tier != NULL && (int)strlen(row->tier) > w_tier)
+            w_tier = (int)strlen(row->tier);
     }
-    printf("%s %s %s%s%s: top %zu of %lld\n", a.program, period, a.metric,
-           a.region ? " in " : "", a.region ? a.region : "", rows, card->integer);
+    printf("%s %s %s%s%s: top %zu of %lld\n", a.q.program, b.period, a.q.metric,
+           a.q.region ? " in " : "", a.q.region ? a.q.region : "", b.n_rows, b.members);
     printf("%4s  %-*s  %*s  %-*s  %s\n", "RANK", w_partner, "PARTNER", w_score, score_head,
            w_tier, "TIER", "REGION");
-    for (size_t k = 0; k < rows; k++) {
-        const redisReply *h = partners[k];
-        bool ok = h->type == REDIS_REPLY_ARRAY && h->elements == 2;
-        printf("%4zu  %-*s  %*s  %-*s  %s\n", k + 1, w_partner,
-               reply_str(range->element[2 * k]), w_score, scores[k], w_tier,
-               ok && h->element[0]->type == REDIS_REPLY_STRING ? h->element[0]->str : "-",
-               ok && h->element[1]->type == REDIS_REPLY_STRING ? h->element[1]->str : "-");
+    for (size_t k = 0; k < b.n_rows; k++) {
+        const cons_ctl_board_row *row = &b.rows[k];
+        printf("%4zu  %-*s  %*s  %-*s  %s\n", k + 1, w_partner, row->partner_id, w_score,
+               scores[k], w_tier, row->tier ? row->tier : "-",
+               row->region ? row->region : "-");
     }
     rc = CONS_CTL_OK;
     goto done;
 fail:
     fprintf(stderr, "incentivectl leaderboard: %s\n", err);
 done:
-    for (size_t k = 0; partners != NULL && k < rows; k++)
-        if (partners[k] != NULL)
-            freeReplyObject(partners[k]);
-    free(partners);
+    cons_ctl_board_free(&b);
     free(scores);
-    if (range != NULL)
-        freeReplyObject(range);
-    if (card != NULL)
-        freeReplyObject(card);
     if (c != NULL)
         redisFree(c);
     cons_program_free(programs);
     return rc;
+}
+
+void cons_ctl_board_score_head(const char *metric, const char *currency, char *out, size_t cap)
+{
+    if (strcmp(metric, "revenue") != 0)
+        snprintf(out, cap, "POINTS");
+    else if (currency != NULL)
+        snprintf(out, cap, "REVENUE (%s)", currency);
+    else
+        snprintf(out, cap, "REVENUE (minor units)");
+}
+
+void cons_ctl_board_score(const char *metric, const char *currency, int64_t score, char *out,
+                          size_t cap)
+{
+    if (strcmp(metric, "revenue") == 0 && currency != NULL)
+        cons_ctl_format_minor(score, out, cap);
+    else
+        snprintf(out, cap, "%" PRId64, score);
 }
 
 /* ---- partner ----------------------------------------------------------------------- */

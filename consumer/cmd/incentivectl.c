@@ -32,6 +32,8 @@ static const ctl_command commands[] = {
      "write input events (JSON lines, or a generated stream)"},
     {"leaderboard", cons_ctl_leaderboard, "--program ID [--period P] [...]",
      "show a leaderboard from Redis"},
+    {"top", cons_ctl_top, "--program ID [--period P] [--once] [...]",
+     "a live leaderboard in the terminal, redrawn on each update; q quits"},
     {"partner", cons_ctl_partner, "ID [ID...]", "show partners from Redis"},
     {"kpi", cons_ctl_kpi, "--program ID [--period P]", "show a program's metrics from Redis"},
     {"dump", cons_ctl_dump, "--topic payouts|alerts|dead-letters [--json]",

@@ -56,6 +56,7 @@ typedef struct {
     int batch_max_ms;                 /* batch.max_ms */
     int replay_horizon_days;          /* dedupe.replay_horizon_days */
     bool check_mispartitioned;        /* check.mispartitioned */
+    bool consume_timestamp_order;     /* consume.timestamp_order (replays) */
     char *schema_map;                 /* schema.map ("" = the embedded map only) */
     char *log_level;                  /* log.level: "debug", "info", "warn" or "error" */
     bool leave_group_on_stop;         /* worker.leave_group_on_stop */

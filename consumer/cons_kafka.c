@@ -84,7 +84,10 @@ rd_kafka_t *cons_kafka_consumer_new(const cons_config *cfg,
 
     if (conf == NULL)
         return NULL;
-    if (set(conf, "group.id", cfg->group_id, err, errcap)) {
+    /* The timestamp merge must know when a topic-partition has nothing more to give. */
+    if (set(conf, "group.id", cfg->group_id, err, errcap) ||
+        (cfg->consume_timestamp_order &&
+         set(conf, "enable.partition.eof", "true", err, errcap))) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }

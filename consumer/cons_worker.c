@@ -3,6 +3,7 @@
  * its verbs: on_rebalance, reconcile, process_record, commit_batch, run.
  */
 #include "cons_worker.h"
+#include "cons_merge.h"
 
 #include <inttypes.h>
 #include <malloc.h>
@@ -74,6 +75,8 @@ struct cons_worker {
     const char *out_topics[N_OUT];
     part_state *parts;
     cons_deals deals;                /* deal claims read by this batch */
+    cons_merge *merge;               /* consume.timestamp_order: records held back, else NULL */
+    bool (*paused)[N_IN];            /* [n_partitions]: topic-partitions paused by the merge */
     proc_event ev;
     proc_outputs out;
     uint8_t *buf;
@@ -135,6 +138,46 @@ static void discard_batch(cons_worker *w, int32_t p)
     ps->kpis.n = 0;
     cons_deals_drop(&w->deals, p);
     cons_outbox_entry_reset(ps->entry);
+}
+
+/* ---- consume.timestamp_order (cons_merge.h) -------------------------------------- */
+
+/* A topic-partition holding more than this many records waits (paused) until the merge
+ * has released half of them: memory stays bounded while another topic catches up. */
+#define MERGE_HOLD_MAX 20000
+
+/* The order of topics whose records carry the same timestamp: an enrolment before the
+ * sale it enables, a decision after the payout it decides. */
+static const int merge_rank[N_IN] = {[IN_REGISTRATIONS] = 0, [IN_SALES] = 1,
+                                     [IN_SURVEYS] = 2, [IN_APPROVALS] = 3};
+
+static void drop_message(void *rkm)
+{
+    rd_kafka_message_destroy(rkm);
+}
+
+static void set_paused(cons_worker *w, int32_t p, int t, bool pause)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, w->in_topics[t], p);
+    rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(w->consumer, l)
+                                  : rd_kafka_resume_partitions(w->consumer, l);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+        w->paused[p][t] = pause;
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Forgets what the merge holds of partition p and resumes its paused topics (revoked,
+ * newly assigned or rewound: its records will be fetched again from the ledger's or the
+ * batch's offsets). */
+static void merge_forget(cons_worker *w, int32_t p)
+{
+    if (w->merge == NULL)
+        return;
+    cons_merge_reset(w->merge, p, drop_message);
+    for (int t = 0; t < N_IN; t++)
+        if (w->paused[p][t])
+            set_paused(w, p, t, false);
 }
 
 /* Takes one record into its partition's batch: the batch now ends after it. Every record
@@ -379,6 +422,7 @@ static void assign(cons_worker *w, rd_kafka_topic_partition_list_t *parts)
             for (int t = 0; t < N_IN; t++)
                 ps->published[t] = -1;
             discard_batch(w, p);
+            merge_forget(w, p);
             cons_log(CONS_LOG_INFO, "assigned", "partition %d: token %" PRId64
                      ", ledger offsets %" PRId64 "/%" PRId64 "/%" PRId64 "/%" PRId64, (int)p,
                      ps->token, ps->next[IN_SALES], ps->next[IN_REGISTRATIONS],
@@ -399,6 +443,7 @@ static void revoke(cons_worker *w, rd_kafka_topic_partition_list_t *parts)
         if (p < 0 || p >= w->n_partitions || !w->parts[p].owned)
             continue;
         discard_batch(w, p);
+        merge_forget(w, p);
         w->parts[p].owned = false;
         w->parts[p].reconcile = false;
         cons_partners_drop_partition(w->partners, p);
@@ -618,10 +663,16 @@ static int rewind_partition(cons_worker *w, int32_t p)
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(N_IN);
     int rc = 0;
 
-    for (int t = 0; t < N_IN; t++)
-        if (ps->batch_first[t] >= 0)
-            rd_kafka_topic_partition_list_add(l, w->in_topics[t], p)->offset = ps->batch_first[t];
+    for (int t = 0; t < N_IN; t++) {
+        /* With the merge, records fetched but held back go too: fetch them again. */
+        int64_t from = ps->batch_first[t];
+        if (from < 0 && w->merge != NULL)
+            from = cons_merge_first_offset(w->merge, p, t);
+        if (from >= 0)
+            rd_kafka_topic_partition_list_add(l, w->in_topics[t], p)->offset = from;
+    }
     discard_batch(w, p);
+    merge_forget(w, p);
     ps->rewinds++;
     rd_kafka_error_t *e = rd_kafka_seek_partitions(w->consumer, l, 10000);
     if (e != NULL)
@@ -989,8 +1040,12 @@ cons_worker *cons_worker_new(const cons_config *cfg, const proc_program *program
     w->call_partition = calloc(np, sizeof *w->call_partition);
     w->call_status = calloc(np, sizeof *w->call_status);
     w->call_seq = calloc(np, sizeof *w->call_seq);
+    w->paused = calloc(np, sizeof *w->paused);
+    if (cfg->consume_timestamp_order)
+        w->merge = cons_merge_new(w->n_partitions, N_IN, merge_rank);
     if (w->parts == NULL || w->calls == NULL || w->call_partition == NULL ||
-        w->call_status == NULL || w->call_seq == NULL) {
+        w->call_status == NULL || w->call_seq == NULL || w->paused == NULL ||
+        (cfg->consume_timestamp_order && w->merge == NULL)) {
         snprintf(err, errcap, "out of memory");
         goto fail;
     }
@@ -1088,6 +1143,53 @@ static void leave_group(const cons_config *cfg, int64_t closing)
              cfg->group_id, now_ms() - closing);
 }
 
+/* Applies partition p's records the merge can release now, while the batch has room;
+ * resumes a paused topic once half its backlog is gone. */
+static void release_held(cons_worker *w, int32_t p, int *n, int64_t *deadline)
+{
+    rd_kafka_message_t *rkm;
+    int t = -1;
+    while (*n < w->cfg->batch_max_events && !w->failed &&
+           (rkm = cons_merge_pop(w->merge, p, &t, NULL)) != NULL) {
+        if ((*n)++ == 0)
+            *deadline = now_ms() + w->cfg->batch_max_ms;
+        process_record(w, rkm);
+        rd_kafka_message_destroy(rkm);
+        if (w->paused[p][t] && cons_merge_buffered(w->merge, p, t) < MERGE_HOLD_MAX / 2)
+            set_paused(w, p, t, false);
+    }
+}
+
+/* consume.timestamp_order: a record joins the merge (an end of partition is noted), then
+ * whatever that lets go is applied. Takes rkm. */
+static void hold(cons_worker *w, rd_kafka_message_t *rkm, int *n, int64_t *deadline)
+{
+    int t = rkm->rkt ? in_topic_index(w, rd_kafka_topic_name(rkm->rkt)) : -1;
+    int32_t p = rkm->partition;
+
+    if (rkm->err && rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        cons_log(CONS_LOG_WARN, "consume_error", "%s", rd_kafka_message_errstr(rkm));
+    if (t < 0 || p < 0 || p >= w->n_partitions || !w->parts[p].owned ||
+        (rkm->err && rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)) {
+        rd_kafka_message_destroy(rkm);   /* an error, or stale from before a rebalance */
+        return;
+    }
+    if (rkm->err) {
+        cons_merge_eof(w->merge, p, t);
+        rd_kafka_message_destroy(rkm);
+    } else {
+        int64_t ts = rd_kafka_message_timestamp(rkm, NULL);
+        if (cons_merge_push(w->merge, p, t, ts, rkm->offset, rkm) != 0) {
+            rd_kafka_message_destroy(rkm);
+            fail(w, "out of memory holding records for the timestamp merge");
+            return;
+        }
+        if (!w->paused[p][t] && cons_merge_buffered(w->merge, p, t) > MERGE_HOLD_MAX)
+            set_paused(w, p, t, true);
+    }
+    release_held(w, p, n, deadline);
+}
+
 int cons_worker_run(cons_worker *w, volatile sig_atomic_t *stop, char *err, size_t errcap)
 {
     int64_t next_stats = now_ms() + 10000;
@@ -1098,6 +1200,9 @@ int cons_worker_run(cons_worker *w, volatile sig_atomic_t *stop, char *err, size
                 reconcile(w, p);
         int n = 0;
         int64_t deadline = 0;
+        /* What the merge released beyond the last batch's size comes first. */
+        for (int32_t p = 0; w->merge != NULL && p < w->n_partitions && !w->failed; p++)
+            release_held(w, p, &n, &deadline);
         while (n < w->cfg->batch_max_events && !w->failed && !*stop) {
             int timeout = 100;
             if (n > 0) {
@@ -1110,6 +1215,10 @@ int cons_worker_run(cons_worker *w, volatile sig_atomic_t *stop, char *err, size
             if (rkm == NULL) {
                 if (n == 0)
                     break;              /* idle: go round to check stop and reconciliation */
+                continue;
+            }
+            if (w->merge != NULL) {
+                hold(w, rkm, &n, &deadline);    /* takes rkm */
                 continue;
             }
             if (rkm->err) {
@@ -1147,6 +1256,9 @@ int cons_worker_run(cons_worker *w, volatile sig_atomic_t *stop, char *err, size
         snprintf(err, errcap, "%s", w->fatal);
         return -1;
     }
+    /* Held records are the consumer's messages: they must be gone before it closes. */
+    cons_merge_free(w->merge, drop_message);
+    w->merge = NULL;
     cons_log(CONS_LOG_INFO, "stopping", "leaving the consumer group");
     int64_t closing = now_ms();
     rd_kafka_consumer_close(w->consumer);
@@ -1159,6 +1271,8 @@ void cons_worker_destroy(cons_worker *w)
 {
     if (w == NULL)
         return;
+    cons_merge_free(w->merge, drop_message);
+    free(w->paused);
     if (w->consumer)
         rd_kafka_destroy(w->consumer);
     if (w->producer)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TOPICS 8
+#define MAX_TOPICS 65536
 
 typedef struct {
     int64_t timestamp;
@@ -26,7 +26,7 @@ typedef struct {
 struct cons_merge {
     int32_t n_partitions;
     int n_topics;
-    int rank[MAX_TOPICS];
+    int *rank;                  /* [n_topics] */
     queue *q;                   /* n_partitions × n_topics */
 };
 
@@ -41,7 +41,10 @@ cons_merge *cons_merge_new(int32_t n_partitions, int n_topics, const int *rank)
     if (n_partitions < 1 || n_topics < 1 || n_topics > MAX_TOPICS)
         return NULL;
     if ((m = calloc(1, sizeof *m)) == NULL ||
-        (m->q = calloc((size_t)n_partitions * (size_t)n_topics, sizeof *m->q)) == NULL) {
+        (m->q = calloc((size_t)n_partitions * (size_t)n_topics, sizeof *m->q)) == NULL ||
+        (m->rank = malloc((size_t)n_topics * sizeof *m->rank)) == NULL) {
+        if (m != NULL)
+            free(m->q);
         free(m);
         return NULL;
     }
@@ -51,15 +54,20 @@ cons_merge *cons_merge_new(int32_t n_partitions, int n_topics, const int *rank)
     return m;
 }
 
+void cons_merge_reset_topic(cons_merge *m, int32_t p, int t, void (*drop)(void *item),
+                            bool ended)
+{
+    queue *q = qof(m, p, t);
+    for (size_t k = q->head; drop != NULL && k < q->n; k++)
+        drop(q->items[k].item);
+    q->head = q->n = 0;
+    q->eof = ended;
+}
+
 void cons_merge_reset(cons_merge *m, int32_t p, void (*drop)(void *item))
 {
-    for (int t = 0; t < m->n_topics; t++) {
-        queue *q = qof(m, p, t);
-        for (size_t k = q->head; drop != NULL && k < q->n; k++)
-            drop(q->items[k].item);
-        q->head = q->n = 0;
-        q->eof = false;
-    }
+    for (int t = 0; t < m->n_topics; t++)
+        cons_merge_reset_topic(m, p, t, drop, false);
 }
 
 void cons_merge_free(cons_merge *m, void (*drop)(void *item))
@@ -72,6 +80,7 @@ void cons_merge_free(cons_merge *m, void (*drop)(void *item))
             free(qof(m, p, t)->items);
     }
     free(m->q);
+    free(m->rank);
     free(m);
 }
 

@@ -18,12 +18,14 @@
 #ifndef CONS_MERGE_H
 #define CONS_MERGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct cons_merge cons_merge;
 
-/* rank[t] orders topics whose heads have the same timestamp (lower first); n_topics <= 8.
+/* rank[t] orders topics whose heads have the same timestamp (lower first, then the lower
+ * topic index); n_topics <= 65536.
  * @returns the merge, or NULL when memory ran out. */
 cons_merge *cons_merge_new(int32_t n_partitions, int n_topics, const int *rank);
 
@@ -48,8 +50,13 @@ size_t cons_merge_buffered(const cons_merge *m, int32_t p, int t);
 /* The offset of the first record of (p, t) held back, or -1 when none is. */
 int64_t cons_merge_first_offset(const cons_merge *m, int32_t p, int t);
 
-/* Forgets partition p (revoked, reassigned or rewound): every buffered item goes to drop
- * and the end marks are cleared. */
+/* Forgets partition p: every buffered item goes to drop and the end marks are cleared. */
 void cons_merge_reset(cons_merge *m, int32_t p, void (*drop)(void *item));
+
+/* Forgets one topic of partition p: its buffered items go to drop; ended = true marks it
+ * as having nothing more (it then blocks no one, e.g. a topic-partition not owned),
+ * false as still to be heard from (e.g. about to be fetched again from an offset). */
+void cons_merge_reset_topic(cons_merge *m, int32_t p, int t, void (*drop)(void *item),
+                            bool ended);
 
 #endif

@@ -167,17 +167,35 @@ static void set_paused(cons_worker *w, int32_t p, int t, bool pause)
     rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* Forgets what the merge holds of partition p and resumes its paused topics (revoked,
- * newly assigned or rewound: its records will be fetched again from the ledger's or the
- * batch's offsets). */
-static void merge_forget(cons_worker *w, int32_t p)
+/* One merge over every input topic-partition this worker owns, stream p × N_IN + t:
+ * deal claims are shared between partitions, so a replay must order them across
+ * partitions too, not only within one. Streams of partitions not owned are marked ended,
+ * so they hold no one back. */
+static cons_merge *merge_new(int32_t n_partitions)
+{
+    int n = n_partitions * N_IN, *rank = malloc((size_t)n * sizeof *rank);
+    cons_merge *m = NULL;
+    if (rank == NULL)
+        return NULL;
+    for (int i = 0; i < n; i++)
+        rank[i] = merge_rank[i % N_IN];
+    if ((m = cons_merge_new(1, n, rank)) != NULL)
+        for (int i = 0; i < n; i++)
+            cons_merge_reset_topic(m, 0, i, NULL, true);
+    free(rank);
+    return m;
+}
+
+/* Forgets what the merge holds of topic t of partition p and resumes it if paused. ended:
+ * the stream holds no one back (not owned); else it waits for its records or its end
+ * (about to be fetched from an offset, which brings an end-of-partition again). */
+static void merge_forget(cons_worker *w, int32_t p, int t, bool ended)
 {
     if (w->merge == NULL)
         return;
-    cons_merge_reset(w->merge, p, drop_message);
-    for (int t = 0; t < N_IN; t++)
-        if (w->paused[p][t])
-            set_paused(w, p, t, false);
+    cons_merge_reset_topic(w->merge, 0, p * N_IN + t, drop_message, ended);
+    if (w->paused[p][t])
+        set_paused(w, p, t, false);
 }
 
 /* Takes one record into its partition's batch: the batch now ends after it. Every record
@@ -422,7 +440,8 @@ static void assign(cons_worker *w, rd_kafka_topic_partition_list_t *parts)
             for (int t = 0; t < N_IN; t++)
                 ps->published[t] = -1;
             discard_batch(w, p);
-            merge_forget(w, p);
+            for (int t = 0; t < N_IN; t++)
+                merge_forget(w, p, t, false);
             cons_log(CONS_LOG_INFO, "assigned", "partition %d: token %" PRId64
                      ", ledger offsets %" PRId64 "/%" PRId64 "/%" PRId64 "/%" PRId64, (int)p,
                      ps->token, ps->next[IN_SALES], ps->next[IN_REGISTRATIONS],
@@ -443,7 +462,8 @@ static void revoke(cons_worker *w, rd_kafka_topic_partition_list_t *parts)
         if (p < 0 || p >= w->n_partitions || !w->parts[p].owned)
             continue;
         discard_batch(w, p);
-        merge_forget(w, p);
+        for (int t = 0; t < N_IN; t++)
+            merge_forget(w, p, t, true);
         w->parts[p].owned = false;
         w->parts[p].reconcile = false;
         cons_partners_drop_partition(w->partners, p);
@@ -667,12 +687,14 @@ static int rewind_partition(cons_worker *w, int32_t p)
         /* With the merge, records fetched but held back go too: fetch them again. */
         int64_t from = ps->batch_first[t];
         if (from < 0 && w->merge != NULL)
-            from = cons_merge_first_offset(w->merge, p, t);
-        if (from >= 0)
+            from = cons_merge_first_offset(w->merge, 0, p * N_IN + t);
+        if (from >= 0) {
             rd_kafka_topic_partition_list_add(l, w->in_topics[t], p)->offset = from;
+            merge_forget(w, p, t, false);   /* only what is fetched again: the others
+                                             * keep their records and end marks */
+        }
     }
     discard_batch(w, p);
-    merge_forget(w, p);
     ps->rewinds++;
     rd_kafka_error_t *e = rd_kafka_seek_partitions(w->consumer, l, 10000);
     if (e != NULL)
@@ -1041,8 +1063,8 @@ cons_worker *cons_worker_new(const cons_config *cfg, const proc_program *program
     w->call_status = calloc(np, sizeof *w->call_status);
     w->call_seq = calloc(np, sizeof *w->call_seq);
     w->paused = calloc(np, sizeof *w->paused);
-    if (cfg->consume_timestamp_order)
-        w->merge = cons_merge_new(w->n_partitions, N_IN, merge_rank);
+    if (cfg->consume_timestamp_order && w->paused != NULL)
+        w->merge = merge_new(w->n_partitions);
     if (w->parts == NULL || w->calls == NULL || w->call_partition == NULL ||
         w->call_status == NULL || w->call_seq == NULL || w->paused == NULL ||
         (cfg->consume_timestamp_order && w->merge == NULL)) {
@@ -1143,19 +1165,21 @@ static void leave_group(const cons_config *cfg, int64_t closing)
              cfg->group_id, now_ms() - closing);
 }
 
-/* Applies partition p's records the merge can release now, while the batch has room;
- * resumes a paused topic once half its backlog is gone. */
-static void release_held(cons_worker *w, int32_t p, int *n, int64_t *deadline)
+/* Applies the records the merge can release now, while the batch has room; resumes a
+ * paused topic-partition once half its backlog is gone. */
+static void release_held(cons_worker *w, int *n, int64_t *deadline)
 {
     rd_kafka_message_t *rkm;
-    int t = -1;
+    int s = -1;
     while (*n < w->cfg->batch_max_events && !w->failed &&
-           (rkm = cons_merge_pop(w->merge, p, &t, NULL)) != NULL) {
+           (rkm = cons_merge_pop(w->merge, 0, &s, NULL)) != NULL) {
+        int32_t p = s / N_IN;
+        int t = s % N_IN;
         if ((*n)++ == 0)
             *deadline = now_ms() + w->cfg->batch_max_ms;
         process_record(w, rkm);
         rd_kafka_message_destroy(rkm);
-        if (w->paused[p][t] && cons_merge_buffered(w->merge, p, t) < MERGE_HOLD_MAX / 2)
+        if (w->paused[p][t] && cons_merge_buffered(w->merge, 0, s) < MERGE_HOLD_MAX / 2)
             set_paused(w, p, t, false);
     }
 }
@@ -1174,20 +1198,21 @@ static void hold(cons_worker *w, rd_kafka_message_t *rkm, int *n, int64_t *deadl
         rd_kafka_message_destroy(rkm);   /* an error, or stale from before a rebalance */
         return;
     }
+    int s = p * N_IN + t;
     if (rkm->err) {
-        cons_merge_eof(w->merge, p, t);
+        cons_merge_eof(w->merge, 0, s);
         rd_kafka_message_destroy(rkm);
     } else {
         int64_t ts = rd_kafka_message_timestamp(rkm, NULL);
-        if (cons_merge_push(w->merge, p, t, ts, rkm->offset, rkm) != 0) {
+        if (cons_merge_push(w->merge, 0, s, ts, rkm->offset, rkm) != 0) {
             rd_kafka_message_destroy(rkm);
             fail(w, "out of memory holding records for the timestamp merge");
             return;
         }
-        if (!w->paused[p][t] && cons_merge_buffered(w->merge, p, t) > MERGE_HOLD_MAX)
+        if (!w->paused[p][t] && cons_merge_buffered(w->merge, 0, s) > MERGE_HOLD_MAX)
             set_paused(w, p, t, true);
     }
-    release_held(w, p, n, deadline);
+    release_held(w, n, deadline);
 }
 
 int cons_worker_run(cons_worker *w, volatile sig_atomic_t *stop, char *err, size_t errcap)
@@ -1201,8 +1226,8 @@ int cons_worker_run(cons_worker *w, volatile sig_atomic_t *stop, char *err, size
         int n = 0;
         int64_t deadline = 0;
         /* What the merge released beyond the last batch's size comes first. */
-        for (int32_t p = 0; w->merge != NULL && p < w->n_partitions && !w->failed; p++)
-            release_held(w, p, &n, &deadline);
+        if (w->merge != NULL && !w->failed)
+            release_held(w, &n, &deadline);
         while (n < w->cfg->batch_max_events && !w->failed && !*stop) {
             int timeout = 100;
             if (n > 0) {

@@ -131,6 +131,26 @@ static void grows_slides_resets(void **state)
     assert_int_equal(dropped, 1);
 }
 
+/* One topic forgotten: ended, it blocks no one (a partition not owned); not ended, it
+ * waits for its records again (fetched anew from an offset). The others keep theirs. */
+static void reset_one_topic(void **state)
+{
+    (void)state;
+    cons_merge *m = cons_merge_new(1, N_T, rank);
+    assert_non_null(m);
+    cons_merge_eof(m, 0, SURVEYS);
+    assert_int_equal(cons_merge_push(m, 0, SALES, 5, 0, ITEM(1)), 0);
+    assert_int_equal(cons_merge_push(m, 0, REGS, 7, 0, ITEM(2)), 0);
+    dropped = 0;
+    cons_merge_reset_topic(m, 0, REGS, drop, false);
+    assert_int_equal(dropped, 1);
+    assert_int_equal(pop_num(m, 0), -1);                  /* registrations to be heard */
+    cons_merge_reset_topic(m, 0, REGS, drop, true);
+    assert_int_equal(pop_num(m, 0), 1);                   /* sales kept its record */
+    assert_int_equal(cons_merge_buffered(m, 0, SALES), 0);
+    cons_merge_free(m, drop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +158,7 @@ int main(void)
         cmocka_unit_test(timestamp_then_rank_then_offset),
         cmocka_unit_test(push_clears_the_end_mark),
         cmocka_unit_test(grows_slides_resets),
+        cmocka_unit_test(reset_one_topic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

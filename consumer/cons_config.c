@@ -83,10 +83,10 @@ static const conf_row rows[] = {
     {ROW(CT_BOOL, "check.mispartitioned", "true", check_mispartitioned,
          "Dead-letter records whose key does not hash to their partition (`MISPARTITIONED`).")},
     {ROW(CT_BOOL, "consume.timestamp_order", "false", consume_timestamp_order,
-         "Apply each partition's records of the four input topics merged by record "
-         "timestamp, each held until no topic of the partition can deliver an earlier one "
-         "(CONTRACT §7.3): the same order on every run over the same history, as a replay "
-         "needs. `false` applies records as they arrive (lowest latency).")},
+         "Apply the records of every owned input topic-partition merged by record "
+         "timestamp, each held until none of them can deliver an earlier one (CONTRACT "
+         "§7.3): the same order on every run over the same history, as a replay needs. "
+         "`false` applies records as they arrive (lowest latency).")},
     STR_OPT("schema.map", "", schema_map,
             "Extra schema id → `.avsc` map file, on top of the embedded one; empty for none."),
     {ROW(CT_LOG_LEVEL, "log.level", "info", log_level,

@@ -39,6 +39,7 @@ int cons_ctl_statement(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_lag(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_stats(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_top(const cons_config *cfg, int argc, char **argv);
+int cons_ctl_replay(const cons_config *cfg, int argc, char **argv);
 
 /* ---- argument helpers (cons_ctl_args.c) -------------------------------------------- */
 
@@ -78,6 +79,20 @@ char *cons_ctl_hex(const void *data, size_t len);
  * group. @returns the handle (caller closes and destroys it) or NULL with err set. */
 rd_kafka_t *cons_ctl_consumer_new(const cons_config *cfg, const char *group_id,
                                   bool partition_eof, char *err, size_t errcap);
+
+/* Waits until cfg's group has committed every record of cfg's four input topics (lag 0),
+ * or timeout_s passes. @returns 0, or -1 with a sentence in err (cons_ctl_lag.c). */
+int cons_ctl_wait_caught_up(const cons_config *cfg, long long timeout_s, char *err,
+                            size_t errcap);
+
+/* Prints the comparison of a replay's two runs (live: the live program file, cand: the
+ * candidate), each given as cfg pointed at its namespace and topics: per program period
+ * the metric hashes side by side, then the top_n partners whose payable amount changes
+ * most; as a table, or as one JSON line. @returns 0, or -1 with a sentence in err
+ * (cons_ctl_replay_report.c). */
+int cons_ctl_replay_report(const cons_config *live, const cons_config *cand, const char *name,
+                           const char *candidate_file, int top_n, bool json, char *err,
+                           size_t errcap);
 
 /* Writes a consumer group id no one else uses ("incentivectl-NAME-<pid>-<ns clock>"),
  * for readers that must never share offsets. */

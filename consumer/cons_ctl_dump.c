@@ -1,5 +1,5 @@
 /*
- * cons_ctl_dump.c — `incentivectl dump --topic payouts|alerts|dead-letters [--json]`:
+ * cons_ctl_dump.c — `incentivectl dump --topic payouts|alerts|dead-letters [--json|--raw]`:
  * everything committed on an output topic, from the beginning to the current end, one
  * JSON object per record, in partition then offset order.
  *
@@ -21,7 +21,7 @@
 #include "schema_codec.h"
 #include "schema_json.h"
 
-#define USAGE "dump --topic payouts|alerts|dead-letters [--json] [--timeout SECONDS]"
+#define USAGE "dump --topic payouts|alerts|dead-letters [--json|--raw] [--timeout SECONDS]"
 #define METADATA_TIMEOUT_MS 10000
 #define POLL_MS 200
 
@@ -30,6 +30,7 @@ typedef enum { DUMP_PAYOUTS, DUMP_ALERTS, DUMP_DEAD_LETTERS } dump_kind;
 typedef struct {
     dump_kind kind;
     bool json_only;              /* --json: bare JSON lines; else "partition:offset JSON" */
+    bool raw;                    /* --raw: "partition key_hex value_hex", bytes as stored */
     const schema_registry *reg;
     long long records;
     long long undecodable;
@@ -106,6 +107,22 @@ static int print_record(dump_ctx *d, const rd_kafka_message_t *m)
 {
     char detail[512], *line = NULL;
 
+    if (d->raw && d->visit == NULL) {
+        /* The bytes as the worker wrote them, for byte-for-byte comparisons (a replay
+         * with the live program, CONTRACT §10.1); a null key or value prints "-". */
+        char *k = m->key ? cons_ctl_hex(m->key, m->key_len) : NULL;
+        char *v = m->payload ? cons_ctl_hex(m->payload, m->len) : NULL;
+        if ((m->key && k == NULL) || (m->payload && v == NULL)) {
+            free(k);
+            free(v);
+            return -1;
+        }
+        printf("%" PRId32 " %s %s\n", m->partition, k ? k : "-", v ? v : "-");
+        free(k);
+        free(v);
+        d->records++;
+        return 0;
+    }
     if (d->kind == DUMP_DEAD_LETTERS) {
         line = dead_letter_json(m);
     } else if (d->kind == DUMP_PAYOUTS) {
@@ -277,8 +294,11 @@ int cons_ctl_dump(const cons_config *cfg, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *val = NULL;
         int m;
-        if (strcmp(argv[i], "--json") == 0) {
-            d.json_only = true;
+        if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--raw") == 0) {
+            if (argv[i][2] == 'j')
+                d.json_only = true;
+            else
+                d.raw = true;
             continue;
         }
         if ((m = cons_ctl_opt(argc, argv, &i, "--topic", &val)) > 0) {
@@ -290,7 +310,7 @@ int cons_ctl_dump(const cons_config *cfg, int argc, char **argv)
             return cons_ctl_usage(USAGE);
         }
     }
-    if (which == NULL) {
+    if (which == NULL || (d.json_only && d.raw)) {
         return cons_ctl_usage(USAGE);
     } else if (strcmp(which, "payouts") == 0) {
         d.kind = DUMP_PAYOUTS;

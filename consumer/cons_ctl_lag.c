@@ -174,6 +174,43 @@ static void print_lag(const char *group, const topic_row *rows, int n)
     printf("total lag: %" PRId64 "\n", total_lag(rows, n));
 }
 
+int cons_ctl_wait_caught_up(const cons_config *cfg, long long timeout_s, char *err,
+                            size_t errcap)
+{
+    topic_row rows[N_INPUT_TOPICS] = {
+        {.topic = cfg->topic_sales},
+        {.topic = cfg->topic_registrations},
+        {.topic = cfg->topic_surveys},
+        {.topic = cfg->topic_approvals},
+    };
+    rd_kafka_t *rk = cons_ctl_consumer_new(cfg, NULL, false, err, errcap);
+    int rc = -1;
+    int64_t deadline = now_ms() + timeout_s * 1000;
+
+    if (rk == NULL || read_partition_counts(rk, rows, N_INPUT_TOPICS, err, errcap))
+        goto done;
+    for (;;) {
+        /* A failed measurement is retried: the coordinator may still be loading. */
+        if (measure_lag(rk, rows, N_INPUT_TOPICS, err, errcap) == 0 &&
+            total_lag(rows, N_INPUT_TOPICS) == 0) {
+            rc = 0;
+            goto done;
+        }
+        if (now_ms() >= deadline) {
+            snprintf(err, errcap, "group %s still behind after %lld s", cfg->group_id,
+                     timeout_s);
+            goto done;
+        }
+        sleep_ms(WAIT_POLL_MS);
+    }
+done:
+    if (rk != NULL) {
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+    }
+    return rc;
+}
+
 int cons_ctl_lag(const cons_config *cfg, int argc, char **argv)
 {
     topic_row rows[N_INPUT_TOPICS] = {

@@ -35,6 +35,13 @@ PI_TOPICS=("$PI_TOPIC_SALES" "$PI_TOPIC_REGISTRATIONS" "$PI_TOPIC_SURVEYS" "$PI_
 # a larger PI_DLQ_MAX_MESSAGE_BYTES needs kafka.message.max.bytes raised to match.
 export PI_INPUT_MAX_MESSAGE_BYTES="${PI_INPUT_MAX_MESSAGE_BYTES:-2097152}"   # 2 MiB
 export PI_DLQ_MAX_MESSAGE_BYTES="${PI_DLQ_MAX_MESSAGE_BYTES:-2162688}"       # 2 MiB + 64 KiB
+# How long the input topics keep records: a what-if replay (incentivectl replay) can only
+# rerun what is retained, and a full program period needs the whole period plus its
+# allowed lateness plus the slack before someone asks. Default 120 days = the longest
+# period (a quarter, 92 days) + 7 days of lateness + 3 weeks. Size it as
+# (longest period + max allowed_lateness_days + slack) × 86,400,000 ms; the disk it needs
+# is that many days of input at the input rate (README, Operations).
+export PI_INPUT_RETENTION_MS="${PI_INPUT_RETENTION_MS:-10368000000}"         # 120 days
 
 # Layout of the state dir.
 KAFKA_HOME="$PI_STATE_DIR/kafka-$KAFKA_VERSION"   # jars only; survives --wipe

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates the six partner-incentives topics ($PI_PARTITIONS partitions, replication 1) on
 # the local broker, the input topics taking records of up to $PI_INPUT_MAX_MESSAGE_BYTES
-# and the dead-letter topic up to $PI_DLQ_MAX_MESSAGE_BYTES (deploy/env.sh says why).
+# and keeping them $PI_INPUT_RETENTION_MS (long enough to replay a program period), the
+# dead-letter topic up to $PI_DLQ_MAX_MESSAGE_BYTES (deploy/env.sh says why).
 # Idempotent: topics that exist with the right partition count are kept, with the
 # settings they have; one with another count is an error (the inputs must be
 # co-partitioned, CONTRACT §2).
@@ -39,7 +40,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     config=()
     case "$t" in
       "$PI_TOPIC_SALES"|"$PI_TOPIC_REGISTRATIONS"|"$PI_TOPIC_SURVEYS"|"$PI_TOPIC_APPROVALS")
-        config=(--config "max.message.bytes=$PI_INPUT_MAX_MESSAGE_BYTES") ;;
+        config=(--config "max.message.bytes=$PI_INPUT_MAX_MESSAGE_BYTES"
+                --config "retention.ms=$PI_INPUT_RETENTION_MS") ;;
       "$PI_TOPIC_DEAD_LETTERS")
         config=(--config "max.message.bytes=$PI_DLQ_MAX_MESSAGE_BYTES") ;;
     esac

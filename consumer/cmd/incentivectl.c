@@ -42,6 +42,8 @@ static const ctl_command commands[] = {
      "a payout's calculation line by line, and the records that name it"},
     {"statement", cons_ctl_statement, "--partner ID --period P [--format table|json|csv]",
      "a partner's period statement: payouts, decisions, payable totals, tiers"},
+    {"replay", cons_ctl_replay, "--program-file F [--from D --to D] | --cleanup NAME",
+     "what a candidate program would pay over the retained inputs (own topics)"},
     {"lag", cons_ctl_lag, "[--wait] [--timeout S]",
      "the workers' lag on the input topics; --wait until it is 0"},
     {"stats", cons_ctl_stats, "", "records per topic"},

@@ -10,7 +10,8 @@
 #  3. What-if: a candidate with Silver at 250 bp instead of 200 (replay-candidate.yaml).
 #     The report must equal replay-report-silver.json, worked by hand in
 #     replay-worked.md: every rebate and true-up earned at Silver, and a clawback of one.
-#  4. Nothing live was touched (live outputs and Redis keys unchanged), and
+#  4. The input topics were created with 120 days' retention (PI_INPUT_RETENTION_MS).
+#     Nothing live was touched (live outputs and Redis keys unchanged), and
 #     `replay --cleanup` removes every topic and key the replays made.
 source "$(dirname "$0")/lib.sh"
 
@@ -30,6 +31,11 @@ for k in payouts alerts dead-letters; do "$CTL" dump --raw --topic "$k" >"$tmp/l
 "$CTL" dump --json --topic dead-letters >"$tmp/live-dead-letters.jsonl"
 dump_redis "$tmp/live-redis-before.txt"
 [ "$(wc -l <"$tmp/live-payouts.raw")" -eq 63 ] || fail "live run: want 63 payouts"
+# The input topics keep their records long enough to replay a period (topics-create.sh).
+retention=$( . "$PI_SOURCE_DIR/deploy/env.sh"; kafka_java kafka.admin.ConfigCommand \
+  --bootstrap-server "127.0.0.1:$KAFKA_PORT" --describe --entity-type topics \
+  --entity-name "$PI_TOPIC_SALES" 2>/dev/null | tr ' ,' '\n\n' | sed -n 's/^retention.ms=//p' | head -1)
+[ "$retention" = 10368000000 ] || fail "input retention.ms is '$retention', want 120 days (10368000000)"
 say "live: 63 payouts, $(wc -l <"$tmp/live-alerts.raw") alerts, $(wc -l <"$tmp/live-dead-letters.raw") dead letters"
 
 # run_dump NAME RUN KIND raw|json — dump of a replay run's output topic.

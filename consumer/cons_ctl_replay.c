@@ -323,12 +323,11 @@ static long long copy_inputs(const cons_config *cfg, const replay_names *n, int3
             continue;
         }
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            /* At the end for now; with read_committed that can be short of the high
-             * watermark only by control records, which are never delivered. */
-            if (m->offset >= end[i] || m->offset >= end[i] - 1) {
-                done[i] = true;
-                open_parts--;
-            }
+            /* Everything committed is read. end was the high watermark (or --to), so
+             * what lies between is only what an open transaction holds: not part of
+             * the history yet, and not copied. */
+            done[i] = true;
+            open_parts--;
         } else if (m->err) {
             snprintf(err, errcap, "reading %s [%d]: %s", live[t], (int)m->partition,
                      rd_kafka_message_errstr(m));

@@ -15,8 +15,9 @@ source "$(dirname "$0")/lib.sh"
 
 command -v tmux >/dev/null || fail "tmux is missing (deploy/install-deps.sh installs it)"
 tmp=$(mktemp -d)
-sock="pi-top-$$"
-trap 'tmux -L "$sock" kill-server 2>/dev/null || true; kill -9 "${WORKER_PID:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+sock=""
+opened=0
+trap 'for n in 1 2; do tmux -L "pi-top-$$-$n" kill-server 2>/dev/null || true; done; kill -9 "${WORKER_PID:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 e2e_namespace top
 export PI_PROGRAM_FILE="$E2E_DIR/program.yaml"
@@ -36,8 +37,12 @@ EOF
 
 pane() { tmux -L "$sock" capture-pane -p -t top; }
 pane_has() { pane | grep -Eq -- "$1"; }
+# top_open — top in a new tmux server of its own (a server that is still shutting down
+# would refuse the next session on a shared socket: "server exited unexpectedly").
 top_open() {
-  tmux -L "$sock" kill-server 2>/dev/null || true
+  [ -z "$sock" ] || tmux -L "$sock" kill-server 2>/dev/null || true
+  opened=$((opened + 1))
+  sock="pi-top-$$-$opened"
   tmux -L "$sock" new-session -d -s top -x 100 -y 24 "sh $tmp/top.sh"
 }
 # top_closed — top has ended with exit code 0, and what it drew went with the alternate

@@ -54,6 +54,17 @@ int cons_ctl_opt(int argc, char **argv, int *i, const char *name, const char **v
  * @returns 0, or -1 when text is not such a number. */
 int cons_ctl_parse_int(const char *text, long long min, long long max, long long *out);
 
+/* Milliseconds on the monotonic clock, for deadlines (cons_ctl_args.c). */
+int64_t cons_ctl_now_ms(void);
+
+/* Visits every key matching the glob pattern (SCAN … MATCH, 1,000 per round trip); a key
+ * may be visited twice if the keyspace is resized meanwhile, as SCAN promises. visit
+ * returning non-zero stops the scan. @returns 0, or -1 with a sentence in err (a Redis
+ * error, or visit's stop) (cons_ctl_redis.c). */
+int cons_ctl_scan_keys(redisContext *c, const char *pattern,
+                       int (*visit)(void *arg, const redisReply *key), void *arg, char *err,
+                       size_t errcap);
+
 /* Prints "usage: incentivectl [global options] LINE" to stderr.
  * @returns CONS_CTL_USAGE, so callers can `return cons_ctl_usage(...)`. */
 int cons_ctl_usage(const char *line);

@@ -1,5 +1,5 @@
 /*
- * cons_ctl_args.c — argument parsing and formatting shared by the incentivectl
+ * cons_ctl_args.c — argument parsing, formatting and the clock shared by the incentivectl
  * subcommands.
  */
 #include "cons_ctl.h"
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int cons_ctl_opt(int argc, char **argv, int *i, const char *name, const char **value)
 {
@@ -96,4 +97,11 @@ char *cons_ctl_hex(const void *data, size_t len)
     }
     s[2 * len] = '\0';
     return s;
+}
+
+int64_t cons_ctl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -39,13 +39,6 @@ typedef struct {
     void *arg;
 } dump_ctx;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The header's value as a JSON string (or integer when `as_int` and it is one); JSON null
  * when the header is missing. */
 static json_t *header_json(rd_kafka_headers_t *hdrs, const char *name, bool as_int)
@@ -180,7 +173,7 @@ static int dump_partition(dump_ctx *d, rd_kafka_t *rk, const char *topic, int32_
     for (;;) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, POLL_MS);
         if (m == NULL) {
-            if (now_ms() > deadline_ms) {
+            if (cons_ctl_now_ms() > deadline_ms) {
                 snprintf(err, errcap, "timed out reading %s [%" PRId32 "]", topic, partition);
                 goto done;
             }
@@ -232,7 +225,7 @@ static int read_topic(dump_ctx *d, const cons_config *cfg, const char *topic,
         snprintf(err, errcap, "topic %s does not exist", topic);
         goto done;
     }
-    int64_t deadline = now_ms() + timeout_s * 1000;
+    int64_t deadline = cons_ctl_now_ms() + timeout_s * 1000;
     for (int32_t p = 0; p < n_partitions; p++)
         if (dump_partition(d, rk, topic, p, deadline, err, errcap))
             goto done;

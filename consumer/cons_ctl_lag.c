@@ -32,13 +32,6 @@ typedef struct {
     int64_t lag;
 } topic_row;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -185,7 +178,7 @@ int cons_ctl_wait_caught_up(const cons_config *cfg, long long timeout_s, char *e
     };
     rd_kafka_t *rk = cons_ctl_consumer_new(cfg, NULL, false, err, errcap);
     int rc = -1;
-    int64_t deadline = now_ms() + timeout_s * 1000;
+    int64_t deadline = cons_ctl_now_ms() + timeout_s * 1000;
 
     if (rk == NULL || read_partition_counts(rk, rows, N_INPUT_TOPICS, err, errcap))
         goto done;
@@ -196,7 +189,7 @@ int cons_ctl_wait_caught_up(const cons_config *cfg, long long timeout_s, char *e
             rc = 0;
             goto done;
         }
-        if (now_ms() >= deadline) {
+        if (cons_ctl_now_ms() >= deadline) {
             snprintf(err, errcap, "group %s still behind after %lld s", cfg->group_id,
                      timeout_s);
             goto done;
@@ -253,7 +246,7 @@ int cons_ctl_lag(const cons_config *cfg, int argc, char **argv)
     }
     /* --wait: a failed measurement is retried until the deadline (the group coordinator
      * may be loading, a transaction may hold the offsets unstable for a moment). */
-    int64_t deadline = now_ms() + timeout_s * 1000;
+    int64_t deadline = cons_ctl_now_ms() + timeout_s * 1000;
     bool measured = false;
     err[0] = '\0';
     for (;;) {
@@ -266,7 +259,7 @@ int cons_ctl_lag(const cons_config *cfg, int argc, char **argv)
                 goto done;
             }
         }
-        if (now_ms() >= deadline)
+        if (cons_ctl_now_ms() >= deadline)
             break;
         sleep_ms(WAIT_POLL_MS);
     }

@@ -73,21 +73,11 @@ static void glob_escape(const char *s, char *out, size_t cap)
     out[n] = '\0';
 }
 
-/* Finds the greatest period P for which the key prefix + P + suffix exists (periods of
- * one program compare as strings: "2026-Q4" < "2027-Q1", "2026-09" < "2026-10").
- * @returns 1 with out set, 0 when there is none, -1 with err set on a Redis error. */
-static int discover_period(redisContext *c, const char *prefix, const char *suffix, char *out,
-                           size_t cap, char *err, size_t errcap)
+int cons_ctl_scan_keys(redisContext *c, const char *pattern,
+                       int (*visit)(void *arg, const redisReply *key), void *arg, char *err,
+                       size_t errcap)
 {
-    char pattern[2 * KEY_CAP], esc_prefix[2 * KEY_CAP], esc_suffix[KEY_CAP];
     char cursor[32] = "0";
-    size_t np = strlen(prefix), ns = strlen(suffix);
-    int found = 0;
-
-    glob_escape(prefix, esc_prefix, sizeof esc_prefix);
-    glob_escape(suffix, esc_suffix, sizeof esc_suffix);
-    snprintf(pattern, sizeof pattern, "%s*%s", esc_prefix, esc_suffix);
-    out[0] = '\0';
     do {
         redisReply *r = redisCommand(c, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
         if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
@@ -103,24 +93,60 @@ static int discover_period(redisContext *c, const char *prefix, const char *suff
         snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
         for (size_t k = 0; k < r->element[1]->elements; k++) {
             const redisReply *e = r->element[1]->element[k];
-            if (e->type != REDIS_REPLY_STRING || e->len <= np + ns)
-                continue;
-            /* The period is what lies between prefix and suffix, without ':' (region
-             * leaderboards "...:P:region:R:revenue" match the pattern too). */
-            char period[KEY_CAP];
-            size_t plen = e->len - np - ns;
-            if (memchr(e->str + np, ':', plen) != NULL || plen >= cap)
-                continue;
-            memcpy(period, e->str + np, plen);
-            period[plen] = '\0';
-            if (!found || strcmp(period, out) > 0) {
-                memcpy(out, period, plen + 1);
-                found = 1;
+            if (e->type == REDIS_REPLY_STRING && visit(arg, e) != 0) {
+                snprintf(err, errcap, "stopped while scanning %s", pattern);
+                freeReplyObject(r);
+                return -1;
             }
         }
         freeReplyObject(r);
     } while (strcmp(cursor, "0") != 0);
-    return found;
+    return 0;
+}
+
+typedef struct {
+    size_t np, ns;       /* lengths of the key prefix and suffix */
+    char *out;
+    size_t cap;
+    int found;
+} period_search;
+
+/* The period is what lies between prefix and suffix, without ':' (region leaderboards
+ * "...:P:region:R:revenue" match the pattern too); the greatest one wins. */
+static int keep_greatest_period(void *arg, const redisReply *e)
+{
+    period_search *ps = arg;
+    char period[KEY_CAP];
+    if (e->len <= ps->np + ps->ns)
+        return 0;
+    size_t plen = e->len - ps->np - ps->ns;
+    if (memchr(e->str + ps->np, ':', plen) != NULL || plen >= ps->cap || plen >= sizeof period)
+        return 0;
+    memcpy(period, e->str + ps->np, plen);
+    period[plen] = '\0';
+    if (!ps->found || strcmp(period, ps->out) > 0) {
+        memcpy(ps->out, period, plen + 1);
+        ps->found = 1;
+    }
+    return 0;
+}
+
+/* Finds the greatest period P for which the key prefix + P + suffix exists (periods of
+ * one program compare as strings: "2026-Q4" < "2027-Q1", "2026-09" < "2026-10").
+ * @returns 1 with out set, 0 when there is none, -1 with err set on a Redis error. */
+static int discover_period(redisContext *c, const char *prefix, const char *suffix, char *out,
+                           size_t cap, char *err, size_t errcap)
+{
+    char pattern[2 * KEY_CAP], esc_prefix[2 * KEY_CAP], esc_suffix[KEY_CAP];
+    period_search ps = {strlen(prefix), strlen(suffix), out, cap, 0};
+
+    glob_escape(prefix, esc_prefix, sizeof esc_prefix);
+    glob_escape(suffix, esc_suffix, sizeof esc_suffix);
+    snprintf(pattern, sizeof pattern, "%s*%s", esc_prefix, esc_suffix);
+    out[0] = '\0';
+    if (cons_ctl_scan_keys(c, pattern, keep_greatest_period, &ps, err, errcap) != 0)
+        return -1;
+    return ps.found;
 }
 
 /* A sorted-set score or hash value that holds an integer (Redis prints integral doubles

@@ -46,13 +46,6 @@ typedef struct {
     bool json;
 } replay_args;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* "2026-10-01" → milliseconds since the epoch at 00:00 UTC. @returns 0 or -1. */
 static int parse_date(const char *s, int64_t *out)
 {
@@ -287,7 +280,7 @@ static long long copy_inputs(const cons_config *cfg, const replay_names *n, int3
     bool *done = calloc((size_t)(N_IN * np), sizeof *done);
     long long copied = -1, count = 0;
     int open_parts = 0;
-    int64_t deadline = now_ms() + a->timeout_s * 1000;
+    int64_t deadline = cons_ctl_now_ms() + a->timeout_s * 1000;
 
     cons_ctl_throwaway_group("replay-copy", group, sizeof group);
     if (end == NULL || done == NULL) {
@@ -306,7 +299,7 @@ static long long copy_inputs(const cons_config *cfg, const replay_names *n, int3
         goto out;
     }
     while (open_parts > 0) {
-        if (now_ms() > deadline) {
+        if (cons_ctl_now_ms() > deadline) {
             snprintf(err, errcap, "copy not finished after %lld s", a->timeout_s);
             goto out;
         }
@@ -460,13 +453,13 @@ static pid_t start_worker(const cons_config *cfg, const replay_names *n, int r,
 static int stop_worker(pid_t pid)
 {
     int status = 0;
-    int64_t deadline = now_ms() + WORKER_STOP_TIMEOUT_S * 1000;
+    int64_t deadline = cons_ctl_now_ms() + WORKER_STOP_TIMEOUT_S * 1000;
     kill(pid, SIGTERM);
     for (;;) {
         pid_t got = waitpid(pid, &status, WNOHANG);
         if (got == pid)
             return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-        if (got < 0 || now_ms() > deadline)
+        if (got < 0 || cons_ctl_now_ms() > deadline)
             break;
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
@@ -565,6 +558,24 @@ done:
     return rc;
 }
 
+typedef struct {
+    redisContext *c;
+    size_t removed;
+} unlink_ctx;
+
+/* UNLINKs one key a scan found. (A second connection is not needed: SCAN's cursor is
+ * kept by us, not by the connection.) */
+static int unlink_key(void *arg, const redisReply *key)
+{
+    unlink_ctx *u = arg;
+    redisReply *r = redisCommand(u->c, "UNLINK %b", key->str, key->len);
+    if (r != NULL && r->type == REDIS_REPLY_INTEGER)
+        u->removed += (size_t)r->integer;
+    if (r != NULL)
+        freeReplyObject(r);
+    return 0;
+}
+
 /* Deletes the replay's topics (every topic named NAME.…), its consumer groups and its
  * Redis keys (NAME.live:…, NAME.candidate:…). */
 static int run_cleanup(const cons_config *cfg, const char *name)
@@ -618,27 +629,12 @@ static int run_cleanup(const cons_config *cfg, const char *name)
     if ((c = cons_ctl_redis_connect(cfg, err, sizeof err)) == NULL)
         goto fail;
     for (int r = 0; r < 2; r++) {
-        char cursor[32] = "0", pattern[NAME_CAP + 8];
+        char pattern[NAME_CAP + 8];
+        unlink_ctx u = {c, 0};
         snprintf(pattern, sizeof pattern, "%s.%s:*", name, run_label[r]);
-        do {
-            redisReply *s = redisCommand(c, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
-            if (s == NULL || s->type != REDIS_REPLY_ARRAY || s->elements != 2) {
-                snprintf(err, sizeof err, "Redis SCAN failed: %s", s ? "bad reply" : c->errstr);
-                if (s != NULL)
-                    freeReplyObject(s);
-                goto fail;
-            }
-            snprintf(cursor, sizeof cursor, "%s", s->element[0]->str);
-            for (size_t k = 0; k < s->element[1]->elements; k++) {
-                redisReply *u = redisCommand(c, "UNLINK %b", s->element[1]->element[k]->str,
-                                             s->element[1]->element[k]->len);
-                if (u != NULL && u->type == REDIS_REPLY_INTEGER)
-                    n_keys += (size_t)u->integer;
-                if (u != NULL)
-                    freeReplyObject(u);
-            }
-            freeReplyObject(s);
-        } while (strcmp(cursor, "0") != 0);
+        if (cons_ctl_scan_keys(c, pattern, unlink_key, &u, err, sizeof err) != 0)
+            goto fail;
+        n_keys += u.removed;
     }
     printf("replay %s removed: %zu topics, %zu Redis keys, its consumer groups\n", name,
            n_del, n_keys);

@@ -26,31 +26,29 @@ static int64_t reply_i64(const redisReply *r)
     return r != NULL && r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
 }
 
+typedef struct {
+    json_t *set;
+    size_t prefix;      /* length of "{ns}:kpi:" */
+} period_set;
+
+static int add_period(void *arg, const redisReply *key)
+{
+    period_set *ps = arg;
+    if (key->len > ps->prefix &&
+        json_object_set_new(ps->set, key->str + ps->prefix, json_true()) != 0)
+        return -1;
+    return 0;
+}
+
 /* Adds "program:period" of every {ns}:kpi:… key to the set (a JSON object used as one).
  * @returns 0 or -1 with err set. */
 static int collect_periods(redisContext *c, const char *ns, json_t *set, char *err,
                            size_t errcap)
 {
-    char cursor[32] = "0", pattern[KEY_CAP];
-    size_t prefix = strlen(ns) + strlen(":kpi:");
+    char pattern[KEY_CAP];
+    period_set ps = {set, strlen(ns) + strlen(":kpi:")};
     snprintf(pattern, sizeof pattern, "%s:kpi:*", ns);
-    do {
-        redisReply *s = redisCommand(c, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
-        if (s == NULL || s->type != REDIS_REPLY_ARRAY || s->elements != 2) {
-            snprintf(err, errcap, "Redis SCAN failed: %s", s ? "bad reply" : c->errstr);
-            if (s != NULL)
-                freeReplyObject(s);
-            return -1;
-        }
-        snprintf(cursor, sizeof cursor, "%s", s->element[0]->str);
-        for (size_t k = 0; k < s->element[1]->elements; k++) {
-            const redisReply *e = s->element[1]->element[k];
-            if (e->type == REDIS_REPLY_STRING && e->len > prefix)
-                json_object_set_new(set, e->str + prefix, json_true());
-        }
-        freeReplyObject(s);
-    } while (strcmp(cursor, "0") != 0);
-    return 0;
+    return cons_ctl_scan_keys(c, pattern, add_period, &ps, err, errcap);
 }
 
 /* The metric hash of one run as a JSON object of integers (empty when missing). */

@@ -83,13 +83,6 @@ static int top_parse(int argc, char **argv, top_args *a)
     return cons_ctl_board_check(&a->q);
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- one frame ------------------------------------------------------------------- */
 
 /* What a frame needs besides the board: the previous board for the moves, the heading. */
@@ -99,7 +92,6 @@ typedef struct {
     unsigned long notices;        /* lb-updates notices seen so far */
     const char *status;           /* NULL, or a line about a problem (Redis down) */
     int tty;                      /* 1: escape codes (colours, clear to end of line) */
-    int width;
 } frame_ctx;
 
 /* The rank partner had on the previous board (1-based), or 0 when it was not on it.
@@ -349,7 +341,7 @@ static int run_live(redisContext *c, const cons_config *cfg, frame_ctx *f, top_a
     memset(boards, 0, sizeof boards);
     terminal_enter();
     while (!stop_requested) {
-        long long now = now_ms(), deadline;
+        long long now = cons_ctl_now_ms(), deadline;
         struct pollfd pfd[2];
         nfds_t n_fd = 1;
 
@@ -371,7 +363,7 @@ static int run_live(redisContext *c, const cons_config *cfg, frame_ctx *f, top_a
             next_read = earliest(next_read, now);
         if (next_read != 0 && now >= next_read) {
             refresh(&c, cfg, f, a, boards, &prev, s == NULL ? sub_status : NULL);
-            last_read = now_ms();
+            last_read = cons_ctl_now_ms();
             next_read = 0;
         }
 
@@ -385,7 +377,7 @@ static int run_live(redisContext *c, const cons_config *cfg, frame_ctx *f, top_a
             pfd[1].events = POLLIN;
             n_fd = 2;
         }
-        now = now_ms();
+        now = cons_ctl_now_ms();
         int ready = poll(pfd, n_fd, deadline == 0 ? -1 : deadline <= now ? 0
                                                                           : (int)(deadline - now));
         if (ready < 0 && errno != EINTR)

@@ -26,7 +26,7 @@ typedef enum {
     CT_STRING,    /* char *, heap */
     CT_INT,       /* int within [min, max] */
     CT_BOOL,      /* bool: true/false, yes/no, on/off, 1/0 */
-    CT_LOG_LEVEL  /* char *, heap: one of log_level_names */
+    CT_CHOICE     /* char *, heap: one of the row's choices, stored in its spelling */
 } conf_type;
 
 typedef struct {
@@ -39,7 +39,11 @@ typedef struct {
     bool nonempty;             /* CT_STRING: "" is refused */
     int min, max;              /* CT_INT */
     const char *default_doc;   /* shown instead of default_text, when set */
+    const char *const *choices; /* CT_CHOICE: the allowed values, NULL-terminated */
 } conf_row;
+
+static const char *const log_level_names[] = {"debug", "info", "warn", "error", NULL};
+static const char *const subject_strategies[] = {"topic", "record", "topic_record", NULL};
 
 #define ROW(t, key, def, field, desc)                                             \
     .type = t, .name = key, .default_text = def, .offset = offsetof(cons_config, field), \
@@ -88,9 +92,44 @@ static const conf_row rows[] = {
          "§7.3): the same order on every run over the same history, as a replay needs. "
          "`false` applies records as they arrive (lowest latency).")},
     STR_OPT("schema.map", "", schema_map,
-            "Extra schema id → `.avsc` map file, on top of the embedded one; empty for none."),
-    {ROW(CT_LOG_LEVEL, "log.level", "info", log_level,
-         "Least severe log lines written: `debug`, `info`, `warn` or `error`.")},
+            "Extra schema id → `.avsc` map file, on top of the embedded one; empty for none. "
+            "Not with `schema.registry.url`."),
+    STR_OPT("schema.registry.url", "", sreg_url,
+            "Base URL of a Confluent-compatible schema registry (e.g. "
+            "`http://registry:8080/apis/ccompat/v7`); empty: the embedded local ids 1–8. "
+            "With a registry every schema id is the registry's: unknown input ids are fetched "
+            "once and cached, and the output schemas are looked up or registered at start."),
+    STR_OPT("schema.registry.user", "", sreg_user,
+            "User name for HTTP basic authentication at the registry; empty for none."),
+    {ROW(CT_STRING, "schema.registry.password", "", sreg_password,
+         "Password for basic authentication at the registry. Secret: never logged."),
+     .secret = true},
+    {ROW(CT_CHOICE, "schema.registry.subject_strategy", "topic", sreg_subject_strategy,
+         "Subject an output schema is registered under: `topic` (`<topic>-value`, "
+         "Confluent's TopicNameStrategy), `record` (`partner_incentives.v1.PayoutEvent`) "
+         "or `topic_record` (`<topic>-partner_incentives.v1.PayoutEvent`)."),
+     .choices = subject_strategies},
+    {ROW(CT_BOOL, "schema.registry.auto_register", "true", sreg_auto_register,
+         "Register the output schemas when their subject lacks them; `false` (production) "
+         "only looks them up and refuses to start when one is missing.")},
+    STR_OPT("schema.registry.ca_location", "", sreg_ca_location,
+            "CA bundle (PEM file) to verify the registry's TLS certificate; empty: the "
+            "system's."),
+    STR_OPT("schema.registry.certificate_location", "", sreg_certificate_location,
+            "Client certificate (PEM file) for mutual TLS; empty for none."),
+    STR_OPT("schema.registry.key_location", "", sreg_key_location,
+            "Private key (PEM file) of the client certificate; empty for none."),
+    {ROW(CT_BOOL, "schema.registry.tls_verify", "true", sreg_tls_verify,
+         "Verify the registry's TLS certificate and host name; `false` only for tests.")},
+    INT("schema.registry.timeout_ms", "5000", sreg_timeout_ms, 100, 600000,
+        "Longest one registry request may take, in milliseconds."),
+    INT("schema.registry.retry_deadline_ms", "60000", sreg_retry_deadline_ms, 0, INT32_MAX,
+        "How long a failing registry request is retried (connection errors, 5xx, 429), in "
+        "milliseconds, at start and when fetching an unknown id; past it the worker stops "
+        "with an error rather than guess (ids already cached need no request)."),
+    {ROW(CT_CHOICE, "log.level", "info", log_level,
+         "Least severe log lines written: `debug`, `info`, `warn` or `error`."),
+     .choices = log_level_names},
     {ROW(CT_BOOL, "worker.leave_group_on_stop", "true", leave_group_on_stop,
          "On SIGTERM, remove this static member from the group after closing, so its "
          "partitions move at once (plaintext listeners); `false` keeps them for "
@@ -111,7 +150,6 @@ static const conf_row rows[] = {
 
 #define N_ROWS ((int)(sizeof rows / sizeof rows[0]))
 
-static const char *const log_level_names[] = {"debug", "info", "warn", "error"};
 
 #if defined(__GNUC__)
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
@@ -222,11 +260,17 @@ static int set_row(cons_config *cfg, const conf_row *r, const char *value, char 
         memcpy(field, &v, sizeof v);
         return 0;
     }
-    case CT_LOG_LEVEL: /* stored as its lowercase name, for cons_log_set_level_name() */
-        for (size_t i = 0; i < sizeof log_level_names / sizeof log_level_names[0]; i++)
-            if (strcasecmp(value, log_level_names[i]) == 0)
-                return replace_string((char **)(void *)field, log_level_names[i], err, errcap);
-        return failf(err, errcap, "expected debug, info, warn or error, got '%s'", value);
+    case CT_CHOICE: { /* stored in the table's spelling (lowercase), whatever the case */
+        char list[MSG_CAP] = "";
+        size_t n = 0;
+        for (const char *const *c = r->choices; *c != NULL; c++) {
+            if (strcasecmp(value, *c) == 0)
+                return replace_string((char **)(void *)field, *c, err, errcap);
+            n += (size_t)snprintf(list + n, n < sizeof list ? sizeof list - n : 0, "%s%s",
+                                  c == r->choices ? "" : (c[1] == NULL ? " or " : ", "), *c);
+        }
+        return failf(err, errcap, "expected %s, got '%s'", list, value);
+    }
     }
     return failf(err, errcap, "internal error: unknown setting type");
 }
@@ -271,7 +315,7 @@ void cons_config_free(cons_config *cfg)
     if (cfg == NULL)
         return;
     for (int i = 0; i < N_ROWS; i++) {
-        if (rows[i].type == CT_STRING || rows[i].type == CT_LOG_LEVEL) {
+        if (rows[i].type == CT_STRING || rows[i].type == CT_CHOICE) {
             char **slot = (char **)(void *)((char *)cfg + rows[i].offset);
             free(*slot);
         }
@@ -496,6 +540,12 @@ int cons_config_load(cons_config *cfg, int argc, char **argv, char **envp, char 
         goto fail;
     if (load_flags(cfg, argc, argv, first_arg_out, err, errcap) < 0)
         goto fail;
+    /* A map's ids are local ones; with a registry every id is the registry's. */
+    if (cfg->sreg_url[0] != '\0' && cfg->schema_map[0] != '\0') {
+        failf(err, errcap, "schema.map and schema.registry.url exclude each other: with a "
+                           "registry every schema id is the registry's (unset one of them)");
+        goto fail;
+    }
     if (cfg->worker_id[0] == '\0') {
         char host[256];
         if (gethostname(host, sizeof host) != 0 || host[0] == '\0')
@@ -545,7 +595,7 @@ void cons_config_log(const cons_config *cfg, FILE *out)
         const char *field = (const char *)cfg + r->offset;
         switch (r->type) {
         case CT_STRING:
-        case CT_LOG_LEVEL: {
+        case CT_CHOICE: {
             const char *s;
             memcpy(&s, field, sizeof s);
             print_value(out, r->name, s ? s : "");

@@ -58,6 +58,18 @@ typedef struct {
     bool check_mispartitioned;        /* check.mispartitioned */
     bool consume_timestamp_order;     /* consume.timestamp_order (replays) */
     char *schema_map;                 /* schema.map ("" = the embedded map only) */
+    char *sreg_url;                   /* schema.registry.url ("" = embedded local ids) */
+    char *sreg_user;                  /* schema.registry.user ("" = no basic auth) */
+    char *sreg_password;              /* schema.registry.password; secret */
+    char *sreg_subject_strategy;      /* schema.registry.subject_strategy: "topic", "record"
+                                         or "topic_record" */
+    bool sreg_auto_register;          /* schema.registry.auto_register */
+    char *sreg_ca_location;           /* schema.registry.ca_location ("" = system CAs) */
+    char *sreg_certificate_location;  /* schema.registry.certificate_location (mTLS) */
+    char *sreg_key_location;          /* schema.registry.key_location (mTLS) */
+    bool sreg_tls_verify;             /* schema.registry.tls_verify */
+    int sreg_timeout_ms;              /* schema.registry.timeout_ms (one request) */
+    int sreg_retry_deadline_ms;       /* schema.registry.retry_deadline_ms */
     char *log_level;                  /* log.level: "debug", "info", "warn" or "error" */
     bool leave_group_on_stop;         /* worker.leave_group_on_stop */
     int cache_max_partners;           /* cache.max_partners (0 = unbounded) */

@@ -18,6 +18,7 @@
 
 #include "cons_config.h"
 #include "proc_event.h"
+#include "cons_schemas.h"
 #include "schema_registry.h"
 
 /* Exit codes shared by every subcommand. */
@@ -75,7 +76,8 @@ void cons_ctl_format_minor(int64_t minor, char *out, size_t cap);
 
 /* @returns a new registry with the embedded schemas plus cfg's schema.map when set, or
  *          NULL with a sentence in err. The caller destroys it. */
-schema_registry *cons_ctl_registry_new(const cons_config *cfg, char *err, size_t errcap);
+cons_schemas *cons_ctl_schemas_open(const cons_config *cfg, const cons_schemas_output *writes,
+                                    size_t n_writes, char *err, size_t errcap);
 
 /* @returns data as a new NUL-terminated lowercase hex string (2 × len + 1 bytes) that the
  *          caller frees, or NULL when memory ran out. */

@@ -69,18 +69,10 @@ void cons_ctl_format_minor(int64_t minor, char *out, size_t cap)
     snprintf(out, cap, "%s%s.%02u", minor < 0 ? "-" : "", grouped, (unsigned)(mag % 100));
 }
 
-schema_registry *cons_ctl_registry_new(const cons_config *cfg, char *err, size_t errcap)
+cons_schemas *cons_ctl_schemas_open(const cons_config *cfg, const cons_schemas_output *writes,
+                                    size_t n_writes, char *err, size_t errcap)
 {
-    schema_registry *reg = schema_registry_new(err, errcap);
-
-    if (reg == NULL)
-        return NULL;
-    if (cfg->schema_map != NULL && cfg->schema_map[0] != '\0' &&
-        schema_registry_load_map(reg, cfg->schema_map, err, errcap) != 0) {
-        schema_registry_destroy(reg);
-        return NULL;
-    }
-    return reg;
+    return cons_schemas_open(cfg, writes, n_writes, NULL, err, errcap);
 }
 
 char *cons_ctl_hex(const void *data, size_t len)

@@ -31,7 +31,7 @@ typedef struct {
     dump_kind kind;
     bool json_only;              /* --json: bare JSON lines; else "partition:offset JSON" */
     bool raw;                    /* --raw: "partition key_hex value_hex", bytes as stored */
-    const schema_registry *reg;
+    cons_schemas *schemas;
     long long records;
     long long undecodable;
     /* cons_ctl_scan_payouts: each decoded payout goes here instead of to stdout. */
@@ -116,11 +116,17 @@ static int print_record(dump_ctx *d, const rd_kafka_message_t *m)
         d->records++;
         return 0;
     }
+    if (d->kind != DUMP_DEAD_LETTERS &&
+        cons_schemas_prepare(d->schemas, m->payload, m->len, detail, sizeof detail) != 0) {
+        fprintf(stderr, "incentivectl: %s\n", detail);
+        return -1;
+    }
+    const schema_registry *reg = cons_schemas_registry(d->schemas);
     if (d->kind == DUMP_DEAD_LETTERS) {
         line = dead_letter_json(m);
     } else if (d->kind == DUMP_PAYOUTS) {
         proc_payout p;
-        schema_status st = schema_decode_payout(d->reg, m->payload, m->len, &p, detail,
+        schema_status st = schema_decode_payout(reg, m->payload, m->len, &p, detail,
                                                 sizeof detail);
         if (st != SCHEMA_OK)
             goto undecodable;
@@ -131,7 +137,7 @@ static int print_record(dump_ctx *d, const rd_kafka_message_t *m)
         line = schema_payout_to_json(&p);
     } else {
         proc_alert a;
-        schema_status st = schema_decode_alert(d->reg, m->payload, m->len, &a, detail,
+        schema_status st = schema_decode_alert(reg, m->payload, m->len, &a, detail,
                                                sizeof detail);
         if (st != SCHEMA_OK)
             goto undecodable;
@@ -267,10 +273,10 @@ int cons_ctl_scan_payouts(const cons_config *cfg, int (*visit)(void *arg, const 
     d.kind = DUMP_PAYOUTS;
     d.visit = visit;
     d.arg = arg;
-    if ((d.reg = cons_ctl_registry_new(cfg, err, errcap)) == NULL)
+    if ((d.schemas = cons_ctl_schemas_open(cfg, NULL, 0, err, errcap)) == NULL)
         return -1;
     rc = read_topic(&d, cfg, cfg->topic_payouts, 120, err, errcap);
-    schema_registry_destroy((schema_registry *)d.reg);
+    cons_schemas_destroy(d.schemas);
     return rc;
 }
 
@@ -279,7 +285,7 @@ int cons_ctl_dump(const cons_config *cfg, int argc, char **argv)
     dump_ctx d;
     const char *which = NULL, *topic = NULL;
     long long timeout_s = 120;
-    schema_registry *reg = NULL;
+    cons_schemas *schemas = NULL;
     int rc = CONS_CTL_FAILED;
     char err[1024];
 
@@ -318,9 +324,9 @@ int cons_ctl_dump(const cons_config *cfg, int argc, char **argv)
         return cons_ctl_usage(USAGE);
     }
 
-    if ((reg = cons_ctl_registry_new(cfg, err, sizeof err)) == NULL)
+    if ((schemas = cons_ctl_schemas_open(cfg, NULL, 0, err, sizeof err)) == NULL)
         goto fail;
-    d.reg = reg;
+    d.schemas = schemas;
     int failed = read_topic(&d, cfg, topic, timeout_s, err, sizeof err);
     fflush(stdout);
     if (failed)
@@ -330,6 +336,6 @@ int cons_ctl_dump(const cons_config *cfg, int argc, char **argv)
 fail:
     fprintf(stderr, "incentivectl dump: %s\n", err);
 done:
-    schema_registry_destroy(reg);
+    cons_schemas_destroy(schemas);
     return rc;
 }

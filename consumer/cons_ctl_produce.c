@@ -641,7 +641,7 @@ int cons_ctl_produce(const cons_config *cfg, int argc, char **argv)
     cons_ctl_record *rec = NULL;         /* ~4 KB: kept off the stack */
     cons_ctl_gen *gen = NULL;
     proc_program *programs = NULL;
-    schema_registry *reg = NULL;
+    cons_schemas *schemas = NULL;
     int n_programs = 0, rc = CONS_CTL_FAILED, more;
     char err[1024];
 
@@ -660,9 +660,17 @@ int cons_ctl_produce(const cons_config *cfg, int argc, char **argv)
         snprintf(err, sizeof err, "out of memory");
         goto fail;
     }
-    if ((reg = cons_ctl_registry_new(cfg, err, sizeof err)) == NULL)
+    /* With a schema registry, the inputs are written with the registry's ids, as any
+     * producer using it would. */
+    const cons_schemas_output writes[] = {
+        {SCHEMA_REC_SALE, cfg->topic_sales},
+        {SCHEMA_REC_REGISTRATION, cfg->topic_registrations},
+        {SCHEMA_REC_SURVEY, cfg->topic_surveys},
+        {SCHEMA_REC_APPROVAL, cfg->topic_approvals},
+    };
+    if ((schemas = cons_ctl_schemas_open(cfg, writes, 4, err, sizeof err)) == NULL)
         goto fail;
-    s.reg = reg;
+    s.reg = cons_schemas_registry(schemas);
     if (a.generate) {
         const char *path = a.program_file ? a.program_file : cfg->program_file;
         if (cons_program_load(path, &programs, &n_programs, err, sizeof err) != 0)
@@ -709,7 +717,7 @@ done:
     free(lr.raw);
     cons_ctl_gen_destroy(gen);
     cons_program_free(programs);
-    schema_registry_destroy(reg);
+    cons_schemas_destroy(schemas);
     free(rec);
     return rc;
 }

@@ -27,6 +27,7 @@
 #include "cons_partners.h"
 #include "proc_engine.h"
 #include "schema_codec.h"
+#include "cons_schemas.h"
 #include "schema_registry.h"
 
 enum { IN_SALES, IN_REGISTRATIONS, IN_SURVEYS, IN_APPROVALS, N_IN };
@@ -67,7 +68,7 @@ struct cons_worker {
     int32_t *call_partition;
     cons_ledger_status *call_status;
     int64_t *call_seq;
-    schema_registry *schemas;
+    cons_schemas *schemas;       /* ids: embedded, or a remote registry's */
     cons_partners *partners;
     int32_t n_partitions;
     int32_t out_partitions[N_OUT];
@@ -733,7 +734,9 @@ static int process_record(cons_worker *w, const rd_kafka_message_t *rkm)
             return reject(w, ps, t, rkm, PROC_DLQ_MISPARTITIONED, detail);
         }
     }
-    switch (schema_decode_event(w->schemas, in_types[t], rkm->payload, rkm->len, &w->ev, detail,
+    if (cons_schemas_prepare(w->schemas, rkm->payload, rkm->len, detail, sizeof detail) != 0)
+        return fail(w, "schema registry: %s", detail);   /* no dead letter on a guess */
+    switch (schema_decode_event(cons_schemas_registry(w->schemas), in_types[t], rkm->payload, rkm->len, &w->ev, detail,
                                 sizeof detail)) {
     case SCHEMA_OK:
         break;
@@ -782,13 +785,13 @@ static int process_record(cons_worker *w, const rd_kafka_message_t *rkm)
     }
     for (int i = 0; i < w->out.n_payouts; i++) {
         size_t len = 0;
-        if (schema_encode_payout(w->schemas, &w->out.payouts[i], w->buf, ENCODE_CAP, &len) ||
+        if (schema_encode_payout(cons_schemas_registry(w->schemas), &w->out.payouts[i], w->buf, ENCODE_CAP, &len) ||
             add_output(w, ps, OUT_PAYOUTS, w->out.payouts[i].partner_id, len))
             return fail(w, "cannot encode a payout of event %s", w->ev.event_id);
     }
     for (int i = 0; i < w->out.n_alerts; i++) {
         size_t len = 0;
-        if (schema_encode_alert(w->schemas, &w->out.alerts[i], w->buf, ENCODE_CAP, &len) ||
+        if (schema_encode_alert(cons_schemas_registry(w->schemas), &w->out.alerts[i], w->buf, ENCODE_CAP, &len) ||
             add_output(w, ps, OUT_ALERTS, w->out.alerts[i].partner_id, len))
             return fail(w, "cannot encode an alert of event %s", w->ev.event_id);
     }
@@ -1017,7 +1020,8 @@ static int check_topics(cons_worker *w, char *err, size_t errcap)
 }
 
 cons_worker *cons_worker_new(const cons_config *cfg, const proc_program *programs,
-                             int n_programs, char *err, size_t errcap)
+                             int n_programs, const volatile sig_atomic_t *stop, char *err,
+                             size_t errcap)
 {
     cons_worker *w = calloc(1, sizeof *w);
     char txn_id[512];
@@ -1044,9 +1048,9 @@ cons_worker *cons_worker_new(const cons_config *cfg, const proc_program *program
         snprintf(err, errcap, "out of memory");
         goto fail;
     }
-    if ((w->schemas = schema_registry_new(err, errcap)) == NULL)
-        goto fail;
-    if (cfg->schema_map[0] && schema_registry_load_map(w->schemas, cfg->schema_map, err, errcap))
+    const cons_schemas_output writes[] = {{SCHEMA_REC_PAYOUT, cfg->topic_payouts},
+                                          {SCHEMA_REC_ALERT, cfg->topic_alerts}};
+    if ((w->schemas = cons_schemas_open(cfg, writes, 2, stop, err, errcap)) == NULL)
         goto fail;
     w->ledger = cons_ledger_new(cfg->redis_host, cfg->redis_port,
                                 cfg->redis_password[0] ? cfg->redis_password : NULL,
@@ -1314,7 +1318,7 @@ void cons_worker_destroy(cons_worker *w)
     free(w->call_status);
     free(w->call_seq);
     cons_ledger_destroy(w->ledger);
-    schema_registry_destroy(w->schemas);
+    cons_schemas_destroy(w->schemas);
     cons_partners_destroy(w->partners);
     cons_metrics_server_destroy(w->metrics);
     cons_deals_free(&w->deals);

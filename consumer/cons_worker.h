@@ -20,11 +20,14 @@
 
 typedef struct cons_worker cons_worker;
 
-/* Creates the worker: connects to Redis, checks the topics (equal partition counts), sets
- * up the transactional producer and subscribes. `programs` must outlive the worker.
+/* Creates the worker: settles the output schema ids (at the schema registry, if one is
+ * configured), connects to Redis, checks the topics (equal partition counts), sets up the
+ * transactional producer and subscribes. `programs` must outlive the worker; *stop (may
+ * be NULL) ends registry retries early and is the flag later given to cons_worker_run.
  * @returns NULL with err filled on failure. */
 cons_worker *cons_worker_new(const cons_config *cfg, const proc_program *programs,
-                             int n_programs, char *err, size_t errcap);
+                             int n_programs, const volatile sig_atomic_t *stop, char *err,
+                             size_t errcap);
 
 /* Runs until *stop becomes non-zero (then finishes the batch in progress and leaves the
  * group cleanly) or a fatal error. @returns 0 after a clean stop, -1 on a fatal error

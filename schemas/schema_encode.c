@@ -203,6 +203,8 @@ static int encode(const schema_registry *reg, schema_record_kind kind, const voi
     if (!reg || !base || !buf || !len_out || cap < SCHEMA_WIRE_HEADER)
         return -1;
     uint32_t id = reg->out_id[kind];
+    if (id == 0)
+        return -1; /* ids come from a remote registry that has not named this record's */
     buf[0] = 0;
     buf[1] = (uint8_t)(id >> 24);
     buf[2] = (uint8_t)(id >> 16);

@@ -20,6 +20,8 @@ typedef struct {
     avro_schema_t schema;    /* owned reference */
     sp_plan *plan;           /* owned; NULL for SR_KIND_OTHER */
     char fullname[128];      /* e.g. "partner_incentives.v1.SaleEvent", for messages */
+    int hidden;              /* an embedded local id while ids come from a remote registry:
+                                kept to compare output schemas, never found by id */
 } sr_entry;
 
 struct schema_registry {
@@ -29,7 +31,7 @@ struct schema_registry {
     uint32_t out_id[SCHEMA_REC_COUNT];    /* the id written by the encoders */
 };
 
-/* @returns the entry of id, or NULL. */
+/* @returns the entry of id, or NULL (hidden entries are not found). */
 const sr_entry *schema_registry_find(const schema_registry *reg, uint32_t id);
 
 /* Checks that the embedded schema of `kind` agrees with its field table exactly (names,

@@ -26,13 +26,19 @@ void schema_errf(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-const sr_entry *schema_registry_find(const schema_registry *reg, uint32_t id)
+/* hidden: also find the hidden embedded entries (only for the local schemas). */
+static const sr_entry *find_entry(const schema_registry *reg, uint32_t id, int hidden)
 {
     /* A handful of ids: a linear scan beats hashing here. */
     for (size_t i = 0; i < reg->n; i++)
-        if (reg->entries[i].id == id)
+        if (reg->entries[i].id == id && (hidden || !reg->entries[i].hidden))
             return &reg->entries[i];
     return NULL;
+}
+
+const sr_entry *schema_registry_find(const schema_registry *reg, uint32_t id)
+{
+    return find_entry(reg, id, 0);
 }
 
 static const schema_embedded_file *find_embedded(const char *name)
@@ -355,7 +361,7 @@ int schema_registry_set_output_id(schema_registry *reg, schema_record_kind kind,
         return -1;
     }
     const sr_entry *e = schema_registry_find(reg, id);
-    const sr_entry *local = schema_registry_find(reg, reg->local_id[kind]);
+    const sr_entry *local = find_entry(reg, reg->local_id[kind], 1);
     if (!e) {
         schema_errf(err, errlen, "schema id %u is not registered.", id);
         return -1;
@@ -368,6 +374,16 @@ int schema_registry_set_output_id(schema_registry *reg, schema_record_kind kind,
     }
     reg->out_id[kind] = id;
     return 0;
+}
+
+void schema_registry_hide_local_ids(schema_registry *reg)
+{
+    if (!reg)
+        return;
+    for (size_t i = 0; i < reg->n; i++)
+        reg->entries[i].hidden = 1;
+    for (int k = 0; k < SCHEMA_REC_COUNT; k++)
+        reg->out_id[k] = 0;
 }
 
 uint32_t schema_registry_output_id(const schema_registry *reg, schema_record_kind kind)

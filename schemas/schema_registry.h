@@ -83,7 +83,17 @@ int schema_registry_has(const schema_registry *reg, uint32_t id);
 int schema_registry_set_output_id(schema_registry *reg, schema_record_kind kind,
                                   uint32_t id, char *err, size_t errlen);
 
-/* @returns the id currently written in front of records of `kind`. */
+/*
+ * For ids that come from a Confluent-compatible registry: the embedded local ids (1–8)
+ * stop being found when decoding (the remote registry's id 4 is not our id 4), ids added
+ * before by schema_registry_add or a map file are hidden too, and every output id is
+ * unset, so an encoder refuses to write (returns -1) until schema_registry_set_output_id
+ * names the registry's id for that record. Call once, right after schema_registry_new.
+ */
+void schema_registry_hide_local_ids(schema_registry *reg);
+
+/* @returns the id currently written in front of records of `kind` (0: none yet, after
+ *          schema_registry_hide_local_ids). */
 uint32_t schema_registry_output_id(const schema_registry *reg, schema_record_kind kind);
 
 /* @returns the embedded .avsc text of `kind` exactly as in schemas/ (static storage;

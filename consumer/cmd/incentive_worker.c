@@ -77,7 +77,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 
-    if ((w = cons_worker_new(&cfg, programs, n_programs, err, sizeof err)) == NULL) {
+    if ((w = cons_worker_new(&cfg, programs, n_programs, &stop_requested, err, sizeof err)) == NULL) {
         cons_log(CONS_LOG_ERROR, "start_failed", "%s", err);
         rc = 2;
         goto done;

@@ -168,6 +168,13 @@ static const error_case error_cases[] = {
      "environment: PI_CHECK_MISPARTITIONED: expected true or false, got 'maybe'"},
     {"bad log level in env", NULL, "PI_LOG_LEVEL=loud", NULL,
      "environment: PI_LOG_LEVEL: expected debug, info, warn or error, got 'loud'"},
+    {"bad subject strategy in file", "schema.registry.subject_strategy = RecordName\n", NULL,
+     NULL, "@:1: schema.registry.subject_strategy: expected topic, record or topic_record, "
+           "got 'RecordName'"},
+    {"schema map beside a registry", "schema.map = /etc/pi/extra.map\n",
+     "PI_SCHEMA_REGISTRY_URL=http://registry:8081", NULL,
+     "schema.map and schema.registry.url exclude each other: with a registry every schema id "
+     "is the registry's (unset one of them)"},
     {"bad integer flag", NULL, NULL, "--batch.max_events=0",
      "command line: --batch.max_events: expected an integer between 1 and 1000000, got '0'"},
     {"unknown flag", NULL, NULL, "--redis.hots=x", "command line: --redis.hots: unknown key"},

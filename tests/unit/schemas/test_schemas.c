@@ -442,6 +442,42 @@ static void test_registry_add_errors(void **state)
     assert_int_equal(schema_decode_payout(reg, buf, n, &q, detail, sizeof detail), SCHEMA_OK);
 }
 
+/* Ids from a remote registry: the embedded ids are not found any more, nothing is
+ * written until an output id is named, and the remote id 4 may be another schema than
+ * our local 4. */
+static void test_registry_hide_local_ids(void **state)
+{
+    schema_registry *reg = *state;
+    char err[256] = "", detail[256] = "";
+    proc_payout p = sample_payout(), q;
+    uint8_t buf[1024];
+    size_t n = 0;
+
+    assert_int_equal(schema_encode_payout(reg, &p, buf, sizeof buf, &n), 0);
+    assert_int_equal(schema_decode_payout(reg, buf, n, &q, detail, sizeof detail), SCHEMA_OK);
+    schema_registry_hide_local_ids(reg);
+    assert_int_equal(schema_registry_has(reg, 7), 0);
+    assert_int_equal(schema_registry_output_id(reg, SCHEMA_REC_PAYOUT), 0);
+    assert_int_equal(schema_decode_payout(reg, buf, n, &q, detail, sizeof detail),
+                     SCHEMA_UNKNOWN_SCHEMA);
+    assert_int_equal(schema_encode_payout(reg, &p, buf, sizeof buf, &n), -1);
+    /* The remote registry's id 7 is the alert schema: accepted beside the hidden local 7. */
+    assert_int_equal(schema_registry_add(reg, 7, schema_embedded_avsc(SCHEMA_REC_ALERT), err,
+                                         sizeof err), 0);
+    assert_int_equal(schema_registry_set_output_id(reg, SCHEMA_REC_PAYOUT, 7, err,
+                                                   sizeof err), -1);
+    assert_int_equal(schema_registry_add(reg, 12, schema_embedded_avsc(SCHEMA_REC_PAYOUT),
+                                         err, sizeof err), 0);
+    assert_int_equal(schema_registry_set_output_id(reg, SCHEMA_REC_PAYOUT, 12, err,
+                                                   sizeof err), 0);
+    assert_int_equal(schema_encode_payout(reg, &p, buf, sizeof buf, &n), 0);
+    uint32_t id = 0;
+    assert_int_equal(schema_wire_id(buf, n, &id), 0);
+    assert_int_equal(id, 12);
+    assert_int_equal(schema_decode_payout(reg, buf, n, &q, detail, sizeof detail), SCHEMA_OK);
+    assert_string_equal(q.payout_id, p.payout_id);
+}
+
 static void write_text(const char *path, const char *text)
 {
     FILE *fp = fopen(path, "wb");
@@ -1551,6 +1587,7 @@ int main(void)
         T(test_registry_embedded),
         T(test_registry_add_errors),
         T(test_registry_load_map),
+        T(test_registry_hide_local_ids),
         T(test_roundtrip_sale),
         T(test_roundtrip_registration),
         T(test_roundtrip_survey),

@@ -43,6 +43,13 @@ export PI_DLQ_MAX_MESSAGE_BYTES="${PI_DLQ_MAX_MESSAGE_BYTES:-2162688}"       # 2
 # is that many days of input at the input rate (README, Operations).
 export PI_INPUT_RETENTION_MS="${PI_INPUT_RETENTION_MS:-10368000000}"         # 120 days
 
+# The schema registry (deploy/registry-start.sh; not started by up.sh): Apicurio Registry,
+# in memory, its Confluent-compatible API under /apis/ccompat/v7, health on REGISTRY_PORT+1.
+export APICURIO_VERSION="${APICURIO_VERSION:-3.3.3}"
+export REGISTRY_PORT="${REGISTRY_PORT:-18081}"
+export REGISTRY_MGMT_PORT="${REGISTRY_MGMT_PORT:-$((REGISTRY_PORT + 1))}"
+export REGISTRY_URL="http://127.0.0.1:${REGISTRY_PORT}/apis/ccompat/v7"
+
 # Layout of the state dir.
 KAFKA_HOME="$PI_STATE_DIR/kafka-$KAFKA_VERSION"   # jars only; survives --wipe
 KAFKA_LIBS="$KAFKA_HOME/libs"
@@ -50,6 +57,12 @@ KAFKA_DIR="$PI_STATE_DIR/kafka"                   # config, data, logs, pid
 KAFKA_PIDFILE="$KAFKA_DIR/kafka.pid"
 KAFKA_LOG="$KAFKA_DIR/logs/server.log"
 KAFKA_OUT="$KAFKA_DIR/logs/kafka.out"             # JVM stdout/stderr (crashes, GC)
+REGISTRY_HOME="$PI_STATE_DIR/apicurio-$APICURIO_VERSION"  # the server build; survives --wipe
+REGISTRY_APP="$REGISTRY_HOME/quarkus-app"
+REGISTRY_DIR="$PI_STATE_DIR/registry"             # pid, log (data is in memory)
+REGISTRY_PIDFILE="$REGISTRY_DIR/registry.pid"
+REGISTRY_LOG="$REGISTRY_DIR/registry.log"
+PYTHON_VENV="$PI_STATE_DIR/python-venv"           # deploy/python-venv.sh; survives --wipe
 REDIS_DIR="$PI_STATE_DIR/redis"
 REDIS_PIDFILE="$REDIS_DIR/redis.pid"
 REDIS_LOG="$REDIS_DIR/redis.log"
@@ -87,6 +100,18 @@ kafka_java() {
   java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto \
     -Dlog4j2.configurationFile="$DEPLOY_DIR/kafka/tools-log4j2.properties" \
     -cp "$KAFKA_LIBS/*" "$@"
+}
+
+# java21 — prints a java of version 21 or later (Apicurio Registry 3 needs it; Debian 12's
+# default is 17): $PI_JAVA21 if set, else the newest under /usr/lib/jvm, else `java`.
+java21() {
+  local j v
+  for j in ${PI_JAVA21:-} $(ls -d /usr/lib/jvm/*/bin/java 2>/dev/null | sort -rV) "$(command -v java || true)"; do
+    [ -x "$j" ] || continue
+    v=$("$j" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+    [ "${v%%.*}" -ge 21 ] 2>/dev/null && { echo "$j"; return 0; }
+  done
+  return 1
 }
 
 # kafka_metadata — broker metadata via kcat (no JVM start); fails if the broker is down.

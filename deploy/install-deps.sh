@@ -11,6 +11,7 @@ PACKAGES=(
   kcat  # readiness/metadata checks for the local broker without a JVM start
   clang libclang-rt-14-dev  # libFuzzer and its sanitizer runtimes (tests/fuzz)
   gnuplot-nox  # the benchmark's plot (tests/bench/bench.sh)
+  python3-venv curl  # the registry test's Python producer/consumer, registry health checks
   tmux  # a real terminal for the `incentivectl top` test (tests/e2e/test_top.sh)
 )
 

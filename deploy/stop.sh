@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stops the local worker(s), Kafka and Redis started by the deploy scripts (in that order:
+# Stops the local worker(s), Kafka, Redis and the schema registry started by the deploy scripts (in that order:
 # workers first so they commit/flush against live services). Idempotent: whatever is not
 # running is skipped. `--wipe` also deletes Kafka's and Redis's data (and their logs) so
 # the next start is fresh; the fetched Kafka jars are kept.
@@ -42,6 +42,7 @@ done
 # Kafka's controlled shutdown takes a few seconds; Redis exits at once (AOF is fsynced).
 stop_pidfile "$KAFKA_PIDFILE" Kafka kafka.Kafka 60
 stop_pidfile "$REDIS_PIDFILE" Redis redis-server 20
+stop_pidfile "$REGISTRY_PIDFILE" "schema registry" quarkus-run.jar 30
 
 if [ "$wipe" = 1 ]; then
   log "wiping $KAFKA_DIR and $REDIS_DIR"

@@ -49,6 +49,9 @@ typedef struct {
     int64_t batch_first[N_IN];       /* first offset taken into this batch; -1 none */
     int64_t batch_next[N_IN];        /* next offsets after the records of this batch */
     int n_in;                        /* input records in this batch */
+    int64_t *ts;                     /* [cap_ts]: record timestamps of this batch (ms, -1
+                                      * none), for pi_record_commit_latency_seconds */
+    int n_ts, cap_ts;
     uint64_t rewinds;                /* batches redone after a STALE deal claim */
     cons_kpis kpis;                  /* program counters of this batch */
     cons_outbox_entry *entry;        /* output records of this batch */
@@ -86,6 +89,7 @@ struct cons_worker {
     bool failed;                     /* a callback hit a fatal error: see fatal */
     char fatal[512];
     cons_metrics stats;              /* exposed on metrics.port */
+    cons_metrics_lag *lag;           /* [n_partitions * N_IN], stats.lag points here */
     cons_metrics_server *metrics;
 };
 
@@ -133,6 +137,7 @@ static void discard_batch(cons_worker *w, int32_t p)
         cons_partners_drop(w->partners, ps->dirty[i]->state.partner_id);
     ps->n_dirty = 0;
     ps->n_in = 0;
+    ps->n_ts = 0;
     memcpy(ps->batch_next, ps->next, sizeof ps->next);
     for (int t = 0; t < N_IN; t++)
         ps->batch_first[t] = -1;
@@ -201,13 +206,39 @@ static void merge_forget(cons_worker *w, int32_t p, int t, bool ended)
 
 /* Takes one record into its partition's batch: the batch now ends after it. Every record
  * is taken exactly once, as a dead letter or applied. */
-static void take(cons_worker *w, part_state *ps, int t, int64_t offset)
+static void take(cons_worker *w, part_state *ps, int t, const rd_kafka_message_t *rkm)
 {
     if (ps->batch_first[t] < 0)
-        ps->batch_first[t] = offset;
-    ps->batch_next[t] = offset + 1;
+        ps->batch_first[t] = rkm->offset;
+    ps->batch_next[t] = rkm->offset + 1;
     ps->n_in++;
     w->stats.events++;
+    if (ps->n_ts == ps->cap_ts) {      /* a metric only: without memory it is not kept */
+        int cap = ps->cap_ts ? 2 * ps->cap_ts : 256;
+        int64_t *grown = realloc(ps->ts, (size_t)cap * sizeof *grown);
+        if (grown == NULL)
+            return;
+        ps->ts = grown;
+        ps->cap_ts = cap;
+    }
+    ps->ts[ps->n_ts++] = rd_kafka_message_timestamp(rkm, NULL);
+}
+
+/* Wall-clock milliseconds, to compare with record timestamps. */
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Times one Redis round trip into pi_redis_call_duration_seconds{call}. */
+static void redis_timed(cons_worker *w, cons_redis_call call, const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    cons_histogram_observe(&w->stats.redis[call], (double)(t1.tv_sec - t0->tv_sec) +
+                                                      (double)(t1.tv_nsec - t0->tv_nsec) / 1e9);
 }
 
 static int mark_dirty(part_state *ps, cons_partner_entry *e, const proc_outputs *out)
@@ -375,7 +406,11 @@ static int reconcile(cons_worker *w, int32_t p)
                      "on (its next Kafka commit is then fenced); reprocessing from the ledger",
                      w->in_topics[t], (int)p, kafka[t], ps->next[t]);
     }
-    if (cons_ledger_outbox_read(w->ledger, p, &ob) != CONS_LEDGER_OK) {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cons_ledger_status st = cons_ledger_outbox_read(w->ledger, p, &ob);
+    redis_timed(w, CONS_REDIS_OUTBOX, &t0);
+    if (st != CONS_LEDGER_OK) {
         fail(w, "cannot read the outbox of partition %d: %s", (int)p,
              cons_ledger_last_error(w->ledger));
         goto done;
@@ -431,7 +466,11 @@ static void assign(cons_worker *w, rd_kafka_topic_partition_list_t *parts)
         if (p < 0 || p >= w->n_partitions)
             continue;
         if (!ps->owned) {
-            if (cons_ledger_acquire(w->ledger, p, &ps->token, ps->next, &ps->seq) != CONS_LEDGER_OK) {
+            struct timespec t0;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            cons_ledger_status st = cons_ledger_acquire(w->ledger, p, &ps->token, ps->next, &ps->seq);
+            redis_timed(w, CONS_REDIS_ACQUIRE, &t0);
+            if (st != CONS_LEDGER_OK) {
                 fail(w, "cannot take the fencing token of partition %d: %s", (int)p,
                      cons_ledger_last_error(w->ledger));
                 break;
@@ -454,6 +493,7 @@ static void assign(cons_worker *w, rd_kafka_topic_partition_list_t *parts)
         parts->elems[i].offset = t >= 0 && ps->next[t] >= 0 ? ps->next[t] : RD_KAFKA_OFFSET_INVALID;
     }
     rd_kafka_assign(w->consumer, parts);
+    w->stats.in_group = true;             /* even with no partition: idle by design */
 }
 
 static void revoke(cons_worker *w, rd_kafka_topic_partition_list_t *parts)
@@ -471,6 +511,7 @@ static void revoke(cons_worker *w, rd_kafka_topic_partition_list_t *parts)
         cons_log(CONS_LOG_INFO, "revoked", "partition %d", (int)p);
     }
     rd_kafka_assign(w->consumer, NULL);
+    w->stats.in_group = false;
 }
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -513,7 +554,7 @@ static int dead_letter(cons_worker *w, part_state *ps, const rd_kafka_message_t 
         {"dlq.partition", 13, partition, strlen(partition)},
         {"dlq.offset", 10, offset, strlen(offset)},
     };
-    w->stats.dead_letters++;
+    w->stats.dead_letters[reason]++;
     cons_log(CONS_LOG_DEBUG, "dead_letter", "%s[%d]@%" PRId64 ": %s: %s", topic,
              (int)rkm->partition, rkm->offset, reason_name, detail);
     if (cons_outbox_entry_add_record(ps->entry, OUT_DLQ, rkm->key, rkm->key_len, rkm->payload,
@@ -528,7 +569,7 @@ static int dead_letter(cons_worker *w, part_state *ps, const rd_kafka_message_t 
 static int reject(cons_worker *w, part_state *ps, int t, const rd_kafka_message_t *rkm,
                   proc_dlq_reason reason, const char *detail)
 {
-    take(w, ps, t, rkm->offset);
+    take(w, ps, t, rkm);
     return dead_letter(w, ps, rkm, reason, detail);
 }
 
@@ -574,8 +615,12 @@ static cons_partner_entry *partner(cons_worker *w, const char *id, int32_t p)
         return e;
     cons_layout_state_key(key, sizeof key, w->cfg->redis_namespace, id);
     const char *keys[1] = {key};
-    if (cons_ledger_get_hash(w->ledger, key, &h) != CONS_LEDGER_OK ||
-        (h.not_hash && cons_ledger_get_blobs(w->ledger, 1, keys, &blob) != CONS_LEDGER_OK)) {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    bool loaded = cons_ledger_get_hash(w->ledger, key, &h) == CONS_LEDGER_OK &&
+                  (!h.not_hash || cons_ledger_get_blobs(w->ledger, 1, keys, &blob) == CONS_LEDGER_OK);
+    redis_timed(w, CONS_REDIS_LOAD_PARTNER, &t0);
+    if (!loaded) {
         fail(w, "cannot load the state of partner %s: %s", id, cons_ledger_last_error(w->ledger));
         goto done;
     }
@@ -611,7 +656,11 @@ static int load_returned_sale(cons_worker *w, cons_partner_entry *e, const proc_
         return 0;
     cons_layout_state_key(key, sizeof key, w->cfg->redis_namespace, e->state.partner_id);
     proc_partner_field(PROC_SET_SALES, h, field);
-    if (cons_ledger_get_field(w->ledger, key, field, &val) != CONS_LEDGER_OK) {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cons_ledger_status st = cons_ledger_get_field(w->ledger, key, field, &val);
+    redis_timed(w, CONS_REDIS_LOAD_SALE, &t0);
+    if (st != CONS_LEDGER_OK) {
         fail(w, "cannot load sale %s of partner %s: %s", ev->u.sale.original_event_id,
              e->state.partner_id, cons_ledger_last_error(w->ledger));
         return -1;
@@ -666,7 +715,11 @@ static int deal_for(cons_worker *w, const char *deal_id, int32_t p, cons_deal_en
     if (de == NULL) {
         cons_layout_deal_key(key, sizeof key, w->cfg->redis_namespace, deal_id);
         const char *keys[1] = {key};
-        if (cons_ledger_get_blobs(w->ledger, 1, keys, &blob) != CONS_LEDGER_OK)
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        cons_ledger_status st = cons_ledger_get_blobs(w->ledger, 1, keys, &blob);
+        redis_timed(w, CONS_REDIS_LOAD_DEAL, &t0);
+        if (st != CONS_LEDGER_OK)
             return fail(w, "cannot load deal %s: %s", deal_id, cons_ledger_last_error(w->ledger));
         if ((de = cons_deals_add(&w->deals, deal_id, p, blob.data, blob.len)) == NULL)
             return fail(w, "stored claim of deal %s is corrupt (or out of memory)", deal_id);
@@ -769,7 +822,7 @@ static int process_record(cons_worker *w, const rd_kafka_message_t *rkm)
         return -1;
     if (load_returned_sale(w, e, &w->ev))
         return -1;
-    take(w, ps, t, rkm->offset);
+    take(w, ps, t, rkm);
     if (proc_apply(&w->catalog, &e->state, &w->ev, de ? &de->deal : NULL, &w->out) != 0) {
         /* The partner may be half changed: forget the whole batch (which drops it and every
          * partner the batch changed) so nothing stale is committed or freed twice. */
@@ -795,8 +848,10 @@ static int process_record(cons_worker *w, const rd_kafka_message_t *rkm)
             add_output(w, ps, OUT_ALERTS, w->out.alerts[i].partner_id, len))
             return fail(w, "cannot encode an alert of event %s", w->ev.event_id);
     }
-    w->stats.payouts += (uint64_t)w->out.n_payouts;
-    w->stats.alerts += (uint64_t)w->out.n_alerts;
+    for (int i = 0; i < w->out.n_payouts; i++)
+        w->stats.payouts[w->out.payouts[i].kind]++;
+    for (int i = 0; i < w->out.n_alerts; i++)
+        w->stats.alerts[w->out.alerts[i].kind]++;
     if (w->out.changed && mark_dirty(ps, e, &w->out))
         return fail(w, "out of memory marking a partner changed");
     if (w->out.deal_changed)
@@ -939,8 +994,11 @@ static int commit_batch(cons_worker *w)
     }
     if (n_calls > 0) {
         char err[256];
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         cons_ledger_commit_many(w->ledger, n_calls, w->calls, w->call_status, w->call_seq,
                                 err, sizeof err);
+        redis_timed(w, CONS_REDIS_COMMIT, &t0);
         for (int i = 0; i < n_calls; i++)
             if (ledger_answered(w, w->call_partition[i], w->call_status[i], w->call_seq[i],
                                 err) < 0)
@@ -967,6 +1025,7 @@ static int commit_batch(cons_worker *w)
     int r = commit_transaction(w, offs);
     if (r < 0)
         goto done;
+    int64_t wall = wall_ms();
     for (int32_t p = 0; p < w->n_partitions; p++) {
         part_state *ps = &w->parts[p];
         if (!ps->owned || ps->n_in == 0)
@@ -975,11 +1034,15 @@ static int commit_batch(cons_worker *w)
             ps->reconcile = true;          /* the ledger has it; publish it from there */
         else                               /* the next ledger call trims it: no round trip */
             memcpy(ps->published, ps->next, sizeof ps->published);
+        for (int i = 0; i < ps->n_ts; i++)
+            if (ps->ts[i] >= 0)
+                cons_histogram_observe(&w->stats.record_latency, (double)(wall - ps->ts[i]) / 1e3);
+        ps->n_ts = 0;
         ps->n_in = 0;
         cons_outbox_entry_reset(ps->entry);
     }
     w->stats.batches++;
-    w->stats.last_batch_ms = (double)(now_ms() - started);
+    cons_histogram_observe(&w->stats.batch_commit, (double)(now_ms() - started) / 1e3);
     rc = 0;
 done:
     if (rc == 0)
@@ -1067,9 +1130,10 @@ cons_worker *cons_worker_new(const cons_config *cfg, const proc_program *program
     w->call_status = calloc(np, sizeof *w->call_status);
     w->call_seq = calloc(np, sizeof *w->call_seq);
     w->paused = calloc(np, sizeof *w->paused);
+    w->lag = calloc(np * N_IN, sizeof *w->lag);
     if (cfg->consume_timestamp_order && w->paused != NULL)
         w->merge = merge_new(w->n_partitions);
-    if (w->parts == NULL || w->calls == NULL || w->call_partition == NULL ||
+    if (w->parts == NULL || w->calls == NULL || w->call_partition == NULL || w->lag == NULL ||
         w->call_status == NULL || w->call_seq == NULL || w->paused == NULL ||
         (cfg->consume_timestamp_order && w->merge == NULL)) {
         snprintf(err, errcap, "out of memory");
@@ -1122,15 +1186,42 @@ static void serve_metrics(cons_worker *w)
         w->stats.reconcile_pending |= w->parts[p].owned && w->parts[p].reconcile;
     }
     w->stats.cached_partners = cons_partners_count(w->partners);
-    cons_metrics_serve(w->metrics, &w->stats, w->cfg->worker_id);
+    w->stats.schemas_fetched = cons_schemas_fetched(w->schemas);
+    /* Lag against the committed position: librdkafka's cached high watermarks (from its
+     * fetches; no broker request) minus the ledger's next offsets. */
+    int n = 0;
+    for (int32_t p = 0; p < w->n_partitions; p++) {
+        if (!w->parts[p].owned)
+            continue;
+        for (int t = 0; t < N_IN; t++) {
+            int64_t lo = -1, hi = -1, next = w->parts[p].next[t];
+            rd_kafka_get_watermark_offsets(w->consumer, w->in_topics[t], p, &lo, &hi);
+            w->lag[n++] = (cons_metrics_lag){w->in_topics[t], p,
+                                             hi < 0 ? -1 : hi - (next > lo ? next : lo)};
+        }
+    }
+    w->stats.lag = w->lag;
+    w->stats.n_lag = n;
+    cons_metrics_serve(w->metrics, &w->stats, w->cfg->worker_id, PI_VERSION);
+}
+
+static uint64_t sum(const uint64_t *v, int n)
+{
+    uint64_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += v[i];
+    return total;
 }
 
 static void log_stats(cons_worker *w)
 {
     cons_log(CONS_LOG_INFO, "stats", "events %" PRIu64 ", dead letters %" PRIu64
              ", duplicates %" PRIu64 ", payouts %" PRIu64 ", alerts %" PRIu64 ", batches %" PRIu64
-             ", cached partners %zu", w->stats.events, w->stats.dead_letters, w->stats.duplicates,
-             w->stats.payouts, w->stats.alerts, w->stats.batches, cons_partners_count(w->partners));
+             ", cached partners %zu", w->stats.events,
+             sum(w->stats.dead_letters, PROC_DLQ_REASON_COUNT), w->stats.duplicates,
+             sum(w->stats.payouts, PROC_PAYOUT_KIND_COUNT),
+             sum(w->stats.alerts, PROC_ALERT_KIND_COUNT), w->stats.batches,
+             cons_partners_count(w->partners));
 }
 
 /* The value of a kafka.* setting, or `fallback` when it is not set. */
@@ -1302,6 +1393,7 @@ void cons_worker_destroy(cons_worker *w)
         return;
     cons_merge_free(w->merge, drop_message);
     free(w->paused);
+    free(w->lag);
     if (w->consumer)
         rd_kafka_destroy(w->consumer);
     if (w->producer)
@@ -1310,6 +1402,7 @@ void cons_worker_destroy(cons_worker *w)
         cons_outbox_entry_destroy(w->parts[p].entry);
         cons_kpis_free(&w->parts[p].kpis);
         free(w->parts[p].dirty);
+        free(w->parts[p].ts);
         cons_ledger_batch_destroy(w->parts[p].lbatch);
     }
     free(w->parts);

@@ -26,7 +26,8 @@ caught_up() {
   alive || { tail -30 "$tmp/worker.log" >&2; fail "the worker exited (see its log above)"; }
   "$CTL" lag --wait --timeout 2 >/dev/null 2>&1
 }
-metric() { http_get "http://127.0.0.1:$port/metrics" | sed -n "s/^$1{worker=\"$PI_WORKER_ID\"} //p"; }
+# metric NAME — the sum of NAME's series (all reasons, for pi_dead_letters_total).
+metric() { http_get "http://127.0.0.1:$port/metrics" | awk -v n="$1" 'index($1, n "{") == 1 { s += $2 } END { print s + 0 }'; }
 produce() {
   "$CTL" produce --file "$1" >"$tmp/produce.out" 2>&1 || { cat "$tmp/produce.out" >&2; fail "cannot produce $(basename "$1")"; }
   say "$(basename "$1"): $(cat "$tmp/produce.out")"

@@ -1,9 +1,11 @@
 """Checks a /metrics scrape of a running worker against the Prometheus exposition rules
 and against what the worker demonstrably did (the dumped outputs of the same run).
 
-usage: check_metrics.py METRICS.txt OUT_DIR WORKER_ID EVENTS DUPLICATES PARTITIONS
+usage: check_metrics.py METRICS.txt OUT_DIR WORKER_ID EVENTS DUPLICATES PARTITIONS [DASHBOARD.json]
 
 OUT_DIR holds payouts.jsonl, alerts.jsonl, dead-letters.jsonl (incentivectl dump --json).
+DASHBOARD.json (deploy/grafana/): every metric its queries name must be a family of the
+scrape, every panel has a unique id, a grid position and Prometheus targets.
 Exits 1 with the first violation."""
 import collections
 import json
@@ -45,7 +47,24 @@ def parse(text):
     return types, samples
 
 
-def main(path, out_dir, worker, events, duplicates, partitions):
+def check_dashboard(path, types):
+    d = json.load(open(path))
+    ids, names = set(), set()
+    for p in d["panels"]:
+        if p["id"] in ids or not {"x", "y", "w", "h"} <= set(p["gridPos"]) or not p["targets"]:
+            fail(f"dashboard panel {p.get('title')}: duplicate id, no grid position or no target")
+        ids.add(p["id"])
+        for t in p["targets"]:
+            if t["datasource"]["type"] != "prometheus":
+                fail(f"dashboard panel {p['title']}: not a Prometheus target")
+            names |= set(re.findall(r"\b((?:pi|process)_[a-z_]+)", t["expr"]))
+    missing = sorted(n for n in names if re.sub(r"_(bucket|sum|count)$", "", n) not in types)
+    if missing:
+        fail(f"the dashboard queries metrics the worker does not export: {missing}")
+    print(f"dashboard: {len(ids)} panels over {len(names)} metrics, all exported")
+
+
+def main(path, out_dir, worker, events, duplicates, partitions, dashboard=None):
     types, samples = parse(open(path).read())
     for family, kind in types.items():
         if kind == "counter" and not family.endswith("_total"):
@@ -126,10 +145,12 @@ def main(path, out_dir, worker, events, duplicates, partitions):
         fail("process_* metrics implausible")
     if not time.time() - 3600 < one("process_start_time_seconds") <= time.time():
         fail("process_start_time_seconds is not within the last hour")
+    if dashboard:
+        check_dashboard(dashboard, types)
     print(f"metrics: {len(samples)} samples of {len(types)} families follow the conventions and "
           f"agree with the outputs (dead letters by reason, payouts and alerts by kind)")
 
 
 if __name__ == "__main__":
     a = sys.argv
-    main(a[1], a[2], a[3], int(a[4]), int(a[5]), int(a[6]))
+    main(a[1], a[2], a[3], int(a[4]), int(a[5]), int(a[6]), a[7] if len(a) > 7 else None)

@@ -31,6 +31,7 @@ http_get "http://127.0.0.1:$port/metrics" >"$tmp/metrics.txt"
 worker_stop
 dump_outputs "$tmp/out"
 python3 "$E2E_DIR/check_metrics.py" "$tmp/metrics.txt" "$tmp/out" "$PI_WORKER_ID" 92 4 "$PI_PARTITIONS" \
+  "$PI_SOURCE_DIR/deploy/grafana/partner-incentives.json" \
   || { cat "$tmp/metrics.txt"; exit 1; }
 python3 "$E2E_DIR/check_pipeline.py" "$E2E_DIR/pipeline-expected.json" "$tmp/out" \
   "$REDIS_PORT" "$PI_REDIS_NAMESPACE" "$E2E_RUN" || { tail -50 "$tmp/worker.log"; exit 1; }

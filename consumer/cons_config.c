@@ -73,6 +73,8 @@ static const conf_row rows[] = {
         "Output topic of rejected input records."),
     STR("redis.host", "127.0.0.1", redis_host, "Redis host name or address (the ledger)."),
     INT("redis.port", "16379", redis_port, 1, 65535, "Redis port."),
+    STR_OPT("redis.user", "", redis_user,
+            "Redis 6 ACL user name (`AUTH user password`); empty: the default user."),
     {ROW(CT_STRING, "redis.password", "", redis_password,
          "Redis password (AUTH); empty for none. Secret: never logged."),
      .secret = true},
@@ -405,9 +407,73 @@ done:
     return rc;
 }
 
+static const char *env_lookup(char **envp, const char *name)
+{
+    size_t n = strlen(name);
+    for (char **e = envp; e != NULL && *e != NULL; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+/* The setting an environment variable names: a table key, or a kafka.* property in key
+ * (NAME_CAP). @returns the key, or NULL for a variable that is none of ours. */
+static const char *env_target(const char *var, char *key)
+{
+    char want[NAME_CAP];
+
+    if (strncmp(var, ENV_KAFKA_PREFIX, strlen(ENV_KAFKA_PREFIX)) == 0) {
+        size_t n = (size_t)snprintf(key, NAME_CAP, "%s", KAFKA_PREFIX);
+        for (const char *p = var + strlen(ENV_KAFKA_PREFIX); *p && n + 1 < NAME_CAP; p++)
+            key[n++] = *p == '_' ? '.' : (char)tolower((unsigned char)*p);
+        key[n] = '\0';
+        return key;
+    }
+    for (int i = 0; i < N_ROWS; i++) {
+        env_name(rows[i].name, want, sizeof want);
+        if (strcmp(want, var) == 0)
+            return rows[i].name;
+    }
+    return NULL;
+}
+
+/* The contents of a secret file (PI_*_FILE): at most 64 KiB, no NUL byte, one trailing
+ * newline dropped (as `echo` and editors leave it). @returns a malloc'd string or NULL
+ * with a sentence in msg. */
+static char *read_secret_file(const char *path, char *msg, size_t cap)
+{
+    enum { MAX = 64 * 1024 };
+    char *buf = NULL;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(msg, cap, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if ((buf = malloc(MAX + 1)) == NULL) {
+        snprintf(msg, cap, "out of memory");
+        goto done;
+    }
+    size_t n = fread(buf, 1, MAX + 1, f);
+    if (ferror(f) || n > MAX || memchr(buf, '\0', n) != NULL) {
+        snprintf(msg, cap, "%s: %s", path, ferror(f) ? strerror(errno) : n > MAX ?
+                 "larger than 64 KiB" : "holds a NUL byte");
+        free(buf);
+        buf = NULL;
+        goto done;
+    }
+    if (n > 0 && buf[n - 1] == '\n')
+        n--;
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+done:
+    fclose(f);
+    return buf;
+}
+
 static int load_env(cons_config *cfg, char **envp, char *err, size_t errcap)
 {
-    char msg[MSG_CAP], var[NAME_CAP], want[NAME_CAP], key[NAME_CAP];
+    char msg[MSG_CAP], var[NAME_CAP], key[NAME_CAP];
 
     for (char **e = envp; e != NULL && *e != NULL; e++) {
         const char *eq = strchr(*e, '=');
@@ -419,24 +485,29 @@ static int load_env(cons_config *cfg, char **envp, char *err, size_t errcap)
         memcpy(var, *e, name_len);
         var[name_len] = '\0';
         const char *value = eq + 1;
-        const char *target = NULL;
+        bool kafka = strncmp(var, ENV_KAFKA_PREFIX, strlen(ENV_KAFKA_PREFIX)) == 0;
+        bool file = name_len > 5 && strcmp(var + name_len - 5, "_FILE") == 0;
+        const char *target = kafka && file ? NULL : env_target(var, key);
+        char *secret = NULL;
 
-        if (strncmp(var, ENV_KAFKA_PREFIX, strlen(ENV_KAFKA_PREFIX)) == 0) {
-            size_t n = (size_t)snprintf(key, sizeof key, "%s", KAFKA_PREFIX);
-            for (const char *p = var + strlen(ENV_KAFKA_PREFIX); *p && n + 1 < sizeof key; p++)
-                key[n++] = *p == '_' ? '.' : (char)tolower((unsigned char)*p);
-            key[n] = '\0';
-            target = key;
-        } else {
-            for (int i = 0; i < N_ROWS && target == NULL; i++) {
-                env_name(rows[i].name, want, sizeof want);
-                if (strcmp(want, var) == 0)
-                    target = rows[i].name;
-            }
+        /* PI_<KEY>_FILE: the value is the contents of that file (mounted secrets, e.g.
+         * /run/secrets/redis-password), unless PI_<KEY>_FILE is itself a setting's name
+         * (program_file). No librdkafka property ends in ".file". */
+        if (target == NULL && file) {
+            var[name_len - 5] = '\0';
+            target = env_target(var, key);
+            if (target != NULL && env_lookup(envp, var) != NULL)
+                return failf(err, errcap, "environment: both %s and %s_FILE are set: keep one",
+                             var, var);
+            var[name_len - 5] = '_';
+            if (target != NULL && (value = secret = read_secret_file(value, msg, sizeof msg)) == NULL)
+                return failf(err, errcap, "environment: %s: %s", var, msg);
         }
         if (target == NULL)
             continue; /* PI_CONFIG and variables of other tools */
-        if (cons_config_set(cfg, target, value, msg, sizeof msg) < 0)
+        int rc = cons_config_set(cfg, target, value, msg, sizeof msg);
+        free(secret);
+        if (rc < 0)
             return failf(err, errcap, "environment: %s: %s", var, msg);
     }
     return 0;
@@ -503,15 +574,6 @@ static int load_flags(cons_config *cfg, int argc, char **argv, int *first_arg_ou
     else if (i < argc)
         return failf(err, errcap, "command line: %s: unexpected argument", argv[i]);
     return 0;
-}
-
-static const char *env_lookup(char **envp, const char *name)
-{
-    size_t n = strlen(name);
-    for (char **e = envp; e != NULL && *e != NULL; e++)
-        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
-            return *e + n + 1;
-    return NULL;
 }
 
 int cons_config_load(cons_config *cfg, int argc, char **argv, char **envp, char *err,

@@ -50,6 +50,7 @@ typedef struct {
     char *topic_dead_letters;         /* topic.dead_letters */
     char *redis_host;                 /* redis.host */
     int redis_port;                   /* redis.port */
+    char *redis_user;                 /* redis.user ("" = the default user) */
     char *redis_password;             /* redis.password ("" = no AUTH); secret */
     char *redis_namespace;            /* redis.namespace (key prefix, CONTRACT §8) */
     int batch_max_events;             /* batch.max_events */

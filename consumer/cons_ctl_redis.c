@@ -41,7 +41,8 @@ redisContext *cons_ctl_redis_connect(const cons_config *cfg, char *err, size_t e
     }
     redisSetTimeout(c, timeout);
     if (cfg->redis_password != NULL && cfg->redis_password[0] != '\0') {
-        r = redisCommand(c, "AUTH %s", cfg->redis_password);
+        r = cfg->redis_user[0] ? redisCommand(c, "AUTH %s %s", cfg->redis_user, cfg->redis_password)
+                               : redisCommand(c, "AUTH %s", cfg->redis_password);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
             /* Redis's message never contains the password; ours must not either. */
             snprintf(err, errcap, "Redis AUTH failed: %s",

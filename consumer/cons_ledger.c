@@ -28,6 +28,7 @@ struct cons_ledger {
     redisContext *c;                     /* NULL while disconnected */
     char *host;
     int port;
+    char *user;                          /* NULL: AUTH password (the default user) */
     char *password;                      /* NULL: no AUTH */
     char ns[CONS_LEDGER_NS_MAX + 1];
     int n_topics;
@@ -193,8 +194,9 @@ static int ledger_connect(cons_ledger *l, char *err, size_t cap)
         goto done;
     }
     if (l->password != NULL) {
-        const char *argv[2] = {"AUTH", l->password};
-        r = redisCommandArgv(l->c, 2, argv, NULL);
+        /* Redis 6 ACL: AUTH user password; without a user, the default user. */
+        const char *argv[3] = {"AUTH", l->user ? l->user : l->password, l->password};
+        r = redisCommandArgv(l->c, l->user ? 3 : 2, argv, NULL);
         if (r == NULL) {
             snprintf(l->io_err, sizeof l->io_err, "AUTH: %s", l->c->errstr);
             goto done;
@@ -341,9 +343,9 @@ static redisReply *ledger_call(cons_ledger *l, int argc, const char **argv,
 
 /* ---- lifecycle -------------------------------------------------------------------- */
 
-cons_ledger *cons_ledger_new(const char *host, int port, const char *password_or_NULL,
-                             const char *ns, int n_topics, const char *const *topic_names,
-                             char *err, size_t errcap)
+cons_ledger *cons_ledger_new(const char *host, int port, const char *user_or_NULL,
+                             const char *password_or_NULL, const char *ns, int n_topics,
+                             const char *const *topic_names, char *err, size_t errcap)
 {
     cons_ledger *l = NULL;
     redisReply *r = NULL;
@@ -373,6 +375,7 @@ cons_ledger *cons_ledger_new(const char *host, int port, const char *password_or
 
     l = calloc(1, sizeof *l);
     if (l == NULL || (l->host = strdup(host)) == NULL ||
+        (user_or_NULL != NULL && (l->user = strdup(user_or_NULL)) == NULL) ||
         (password_or_NULL != NULL && (l->password = strdup(password_or_NULL)) == NULL)) {
         seterr(err, errcap, "cons_ledger_new: out of memory");
         goto done;
@@ -421,6 +424,7 @@ void cons_ledger_destroy(cons_ledger *l)
         return;
     ledger_disconnect(l);
     free(l->host);
+    free(l->user);
     free(l->password);
     for (int i = 0; i < l->n_topics; i++)
         free(l->topics[i]);

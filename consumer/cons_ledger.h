@@ -63,16 +63,17 @@ const char *cons_ledger_status_str(cons_ledger_status s);
 typedef struct cons_ledger cons_ledger;
 typedef struct cons_ledger_batch cons_ledger_batch;
 
-/* Connects to host:port (one attempt, connect timeout), AUTHs when password is not NULL,
+/* Connects to host:port (one attempt, connect timeout), AUTHs when password is not NULL
+ * (as user, a Redis 6 ACL user, when user is not NULL; else as the default user),
  * and loads the function library (FUNCTION LOAD REPLACE; retried while Redis is still
  * LOADING, up to the retry deadline). ns: key namespace (NULL → "inc"; no ':' needed);
  * topic_names[0..n_topics): the input topics, in the order every offset array below
  * uses (1 ≤ n_topics ≤ CONS_LEDGER_MAX_TOPICS, distinct, 1..CONS_LEDGER_TOPIC_MAX
  * bytes). All strings are copied.
  * @returns the ledger, or NULL with a reason in err. Free with cons_ledger_destroy(). */
-cons_ledger *cons_ledger_new(const char *host, int port, const char *password_or_NULL,
-                             const char *ns, int n_topics, const char *const *topic_names,
-                             char *err, size_t errcap);
+cons_ledger *cons_ledger_new(const char *host, int port, const char *user_or_NULL,
+                             const char *password_or_NULL, const char *ns, int n_topics,
+                             const char *const *topic_names, char *err, size_t errcap);
 void cons_ledger_destroy(cons_ledger *l);
 
 /* Timeouts in milliseconds (values ≤ 0 keep the current one). Defaults: connect 2000,

@@ -1116,6 +1116,7 @@ cons_worker *cons_worker_new(const cons_config *cfg, const proc_program *program
     if ((w->schemas = cons_schemas_open(cfg, writes, 2, stop, err, errcap)) == NULL)
         goto fail;
     w->ledger = cons_ledger_new(cfg->redis_host, cfg->redis_port,
+                                cfg->redis_user[0] ? cfg->redis_user : NULL,
                                 cfg->redis_password[0] ? cfg->redis_password : NULL,
                                 cfg->redis_namespace, N_IN, w->in_topics, err, errcap);
     if (w->ledger == NULL)

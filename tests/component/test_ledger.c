@@ -77,7 +77,7 @@ static int fx_open(fx *f, const th_redis *srv)
     if (f->raw == NULL)
         return -1;
     freeReplyObject(raw_cmd(f->raw, "FLUSHALL"));
-    f->l = cons_ledger_new("127.0.0.1", srv->port, NULL, NULL, 3, TOPICS, f->err, sizeof f->err);
+    f->l = cons_ledger_new("127.0.0.1", srv->port, NULL, NULL, NULL, 3, TOPICS, f->err, sizeof f->err);
     if (f->l == NULL) {
         fprintf(stderr, "cons_ledger_new: %s\n", f->err);
         return -1;
@@ -984,13 +984,13 @@ static void test_auth(void **state)
     fx *f = *state;
     freeReplyObject(raw_cmd(f->raw, "CONFIG SET requirepass s3cret"));
     char err[256];
-    cons_ledger *l = cons_ledger_new("127.0.0.1", f->srv->port, "s3cret", "inc", 3, TOPICS,
+    cons_ledger *l = cons_ledger_new("127.0.0.1", f->srv->port, NULL, "s3cret", "inc", 3, TOPICS,
                                      err, sizeof err);
-    cons_ledger *bad = cons_ledger_new("127.0.0.1", f->srv->port, "wrong", "inc", 3, TOPICS,
+    cons_ledger *bad = cons_ledger_new("127.0.0.1", f->srv->port, NULL, "wrong", "inc", 3, TOPICS,
                                        err, sizeof err);
     char bad_err[256];
     snprintf(bad_err, sizeof bad_err, "%s", err);
-    cons_ledger *none = cons_ledger_new("127.0.0.1", f->srv->port, NULL, "inc", 3, TOPICS,
+    cons_ledger *none = cons_ledger_new("127.0.0.1", f->srv->port, NULL, NULL, "inc", 3, TOPICS,
                                         err, sizeof err);
     /* Undo before asserting, so a failure does not break the other tests. */
     freeReplyObject(raw_cmd(f->raw, "AUTH s3cret"));
@@ -1005,15 +1005,35 @@ static void test_auth(void **state)
     assert_null(none);
 }
 
+/* A Redis 6 ACL user: AUTH user password; the wrong user with the right password fails. */
+static void test_auth_acl_user(void **state)
+{
+    fx *f = *state;
+    freeReplyObject(raw_cmd(f->raw, "ACL SETUSER pi-worker on >w0rker ~* &* +@all"));
+    char err[256], bad_err[256];
+    cons_ledger *l = cons_ledger_new("127.0.0.1", f->srv->port, "pi-worker", "w0rker", "inc", 3,
+                                     TOPICS, err, sizeof err);
+    cons_ledger *bad = cons_ledger_new("127.0.0.1", f->srv->port, "nobody", "w0rker", "inc", 3,
+                                       TOPICS, bad_err, sizeof bad_err);
+    freeReplyObject(raw_cmd(f->raw, "ACL DELUSER pi-worker"));
+    bool ok = l != NULL;
+    cons_ledger_destroy(l);
+    cons_ledger_destroy(bad);
+    assert_true(ok);
+    assert_null(bad);
+    assert_non_null(strstr(bad_err, "AUTH"));
+    assert_null(strstr(bad_err, "w0rker"));          /* the password is never in a message */
+}
+
 static void test_bad_arguments(void **state)
 {
     fx *f = *state;
     char err[256];
     const char *dup[2] = {"a", "a"};
-    assert_null(cons_ledger_new("127.0.0.1", f->srv->port, NULL, NULL, 2, dup, err, sizeof err));
-    assert_null(cons_ledger_new("127.0.0.1", f->srv->port, NULL, NULL, 0, TOPICS, err, sizeof err));
+    assert_null(cons_ledger_new("127.0.0.1", f->srv->port, NULL, NULL, NULL, 2, dup, err, sizeof err));
+    assert_null(cons_ledger_new("127.0.0.1", f->srv->port, NULL, NULL, NULL, 0, TOPICS, err, sizeof err));
     /* Nothing listens on port 1. */
-    assert_null(cons_ledger_new("127.0.0.1", 1, NULL, NULL, 3, TOPICS, err, sizeof err));
+    assert_null(cons_ledger_new("127.0.0.1", 1, NULL, NULL, NULL, 3, TOPICS, err, sizeof err));
     assert_non_null(strstr(err, "127.0.0.1:1"));
     const int64_t bad[3] = {-2, -1, -1};
     assert_int_equal(cons_ledger_batch_reset(f->b, 0, 1, bad, NONE3), -1);
@@ -1180,6 +1200,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_many_lost_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_many_reloads_function, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auth_acl_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_restart_between_commits, setup_aof, teardown),
         cmocka_unit_test_setup_teardown(test_commit_waits_for_redis_to_return, setup_aof, teardown),

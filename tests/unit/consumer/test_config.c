@@ -378,19 +378,56 @@ static void test_set_and_describe(void **state)
     free(doc);
 }
 
+/* PI_<KEY>_FILE reads the value from a file (mounted secrets): one trailing newline is
+ * dropped; a kafka.* property works too; PI_PROGRAM_FILE stays the program_file setting;
+ * both PI_X and PI_X_FILE, or an unreadable file, stop the load naming the variable. */
+static void test_env_file_secrets(void **state)
+{
+    (void)state;
+    char pw[256], sasl[256], e1[300], e2[300], err[ERR_CAP];
+    char *argv[1] = {"incentive-worker"};
+    cons_config cfg;
+
+    write_temp(pw, sizeof pw, "s3cret with spaces\n");
+    write_temp(sasl, sizeof sasl, "kafka-pw");
+    snprintf(e1, sizeof e1, "PI_REDIS_PASSWORD_FILE=%s", pw);
+    snprintf(e2, sizeof e2, "PI_KAFKA_SASL_PASSWORD_FILE=%s", sasl);
+    char *envp[] = {e1, e2, "PI_PROGRAM_FILE=/etc/pi/program.yaml", "PI_REDIS_USER=worker",
+                    NULL};
+    if (cons_config_load(&cfg, 1, argv, envp, err, sizeof err, NULL) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(cfg.redis_password, "s3cret with spaces");
+    assert_string_equal(cfg.redis_user, "worker");
+    assert_string_equal(kafka_value(&cfg, "sasl.password"), "kafka-pw");
+    assert_string_equal(cfg.program_file, "/etc/pi/program.yaml");
+    cons_config_free(&cfg);
+
+    char *both[] = {e1, "PI_REDIS_PASSWORD=other", NULL};
+    assert_int_equal(cons_config_load(&cfg, 1, argv, both, err, sizeof err, NULL), -1);
+    assert_string_equal(err, "environment: both PI_REDIS_PASSWORD and PI_REDIS_PASSWORD_FILE "
+                             "are set: keep one");
+    char *missing[] = {"PI_REDIS_PASSWORD_FILE=/nonexistent/secret", NULL};
+    assert_int_equal(cons_config_load(&cfg, 1, argv, missing, err, sizeof err, NULL), -1);
+    assert_string_equal(err, "environment: PI_REDIS_PASSWORD_FILE: cannot read "
+                             "/nonexistent/secret: No such file or directory");
+    unlink(pw);
+    unlink(sasl);
+}
+
 #define N_LAYERS (sizeof layer_cases / sizeof layer_cases[0])
 #define N_ERRORS (sizeof error_cases / sizeof error_cases[0])
 
 int main(void)
 {
-    struct CMUnitTest tests[5 + N_LAYERS + N_ERRORS] = {
+    struct CMUnitTest tests[6 + N_LAYERS + N_ERRORS] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_kafka_pass_through_order),
         cmocka_unit_test(test_log_masks_secrets),
         cmocka_unit_test(test_subcommand_arguments),
         cmocka_unit_test(test_set_and_describe),
+        cmocka_unit_test(test_env_file_secrets),
     };
-    size_t n = 5;
+    size_t n = 6;
 
     for (size_t i = 0; i < N_LAYERS; i++)
         tests[n++] = (struct CMUnitTest){layer_cases[i].name, test_layers, NULL, NULL,

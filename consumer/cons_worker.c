@@ -22,6 +22,7 @@
 #include "cons_ledger.h"
 #include "cons_log.h"
 #include "cons_metrics.h"
+#include "cons_notify.h"
 #include "cons_murmur2.h"
 #include "cons_outbox.h"
 #include "cons_partners.h"
@@ -458,6 +459,22 @@ done:
 
 /* ---- rebalance -------------------------------------------------------------------- */
 
+/* The service manager's status line (systemctl status): what this worker owns. */
+static void notify_ownership(cons_worker *w)
+{
+    char status[128];
+    int owned = 0;
+    for (int32_t p = 0; p < w->n_partitions; p++)
+        owned += w->parts[p].owned;
+    if (owned > 0)
+        snprintf(status, sizeof status, "in group %s: owns %d of %d partitions",
+                 w->cfg->group_id, owned, (int)w->n_partitions);
+    else
+        snprintf(status, sizeof status, "in group %s: idle by design (no partition)",
+                 w->cfg->group_id);
+    cons_notify_status(status);
+}
+
 static void assign(cons_worker *w, rd_kafka_topic_partition_list_t *parts)
 {
     for (int i = 0; i < parts->cnt; i++) {
@@ -494,6 +511,7 @@ static void assign(cons_worker *w, rd_kafka_topic_partition_list_t *parts)
     }
     rd_kafka_assign(w->consumer, parts);
     w->stats.in_group = true;             /* even with no partition: idle by design */
+    notify_ownership(w);
 }
 
 static void revoke(cons_worker *w, rd_kafka_topic_partition_list_t *parts)
@@ -1316,6 +1334,7 @@ int cons_worker_run(cons_worker *w, volatile sig_atomic_t *stop, char *err, size
     int64_t next_stats = now_ms() + 10000;
 
     while (!*stop && !w->failed) {
+        cons_notify_watchdog();
         for (int32_t p = 0; p < w->n_partitions && !w->failed; p++)
             if (w->parts[p].owned && w->parts[p].reconcile)
                 reconcile(w, p);
@@ -1381,6 +1400,7 @@ int cons_worker_run(cons_worker *w, volatile sig_atomic_t *stop, char *err, size
     cons_merge_free(w->merge, drop_message);
     w->merge = NULL;
     cons_log(CONS_LOG_INFO, "stopping", "leaving the consumer group");
+    cons_notify_stopping();
     int64_t closing = now_ms();
     rd_kafka_consumer_close(w->consumer);
     if (w->cfg->leave_group_on_stop)

@@ -16,6 +16,7 @@
 #include "cons_config.h"
 #include "cons_log.h"
 #include "cons_program.h"
+#include "cons_notify.h"
 #include "cons_worker.h"
 
 extern char **environ;
@@ -82,6 +83,9 @@ int main(int argc, char **argv)
         rc = 2;
         goto done;
     }
+    /* Type=notify: connected to Redis, topics checked, subscribed (the group assignment
+     * follows; /readyz and the status line tell when it has). */
+    cons_notify_ready("started: joining the consumer group");
     if (cons_worker_run(w, &stop_requested, err, sizeof err) != 0) {
         cons_log(CONS_LOG_ERROR, "fatal", "%s", err);
         rc = 2;

@@ -41,6 +41,7 @@ int cons_ctl_lag(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_stats(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_top(const cons_config *cfg, int argc, char **argv);
 int cons_ctl_replay(const cons_config *cfg, int argc, char **argv);
+int cons_ctl_dead_letters(const cons_config *cfg, int argc, char **argv);
 
 /* ---- argument helpers (cons_ctl_args.c) -------------------------------------------- */
 

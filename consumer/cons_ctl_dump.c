@@ -87,6 +87,25 @@ static char *dead_letter_json(const rd_kafka_message_t *m)
     json_object_set_new(o, "offset", header_json(hdrs, "dlq.offset", true));
     /* A null value (a tombstone) is not an empty one: show which the record was. */
     json_object_set_new(o, "value_hex", m->payload ? json_string(hex) : json_null());
+    /* The input record's own headers, kept by the worker (not dlq.*, __connect.*):
+     * text when it is UTF-8, else {"hex": ...}; null for a header without a value. */
+    json_t *orig = json_object();
+    const char *name;
+    const void *v;
+    size_t size;
+    for (size_t i = 0; orig != NULL && hdrs != NULL &&
+                       rd_kafka_header_get_all(hdrs, i, &name, &v, &size) == 0; i++) {
+        if (strncmp(name, "dlq.", 4) == 0 || strncmp(name, "__connect.", 10) == 0)
+            continue;
+        json_t *val = v == NULL ? json_null() : json_stringn(v, size);
+        if (val == NULL) {
+            char *vh = cons_ctl_hex(v, size);
+            val = json_pack("{s:s}", "hex", vh ? vh : "");
+            free(vh);
+        }
+        json_object_set_new(orig, name, val);
+    }
+    json_object_set_new(o, "headers", orig ? orig : json_null());
     line = json_dumps(o, JSON_COMPACT);
 done:
     json_decref(o);

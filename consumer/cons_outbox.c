@@ -134,7 +134,18 @@ cons_outbox_status cons_outbox_entry_add_record(cons_outbox_entry *e, int topic,
                                                 const cons_outbox_header *headers,
                                                 int n_headers)
 {
-    if (topic < 0 || topic > CONS_OUTBOX_MAX_TOPIC || n_headers < 0 ||
+    return cons_outbox_entry_add_record_ts(e, topic, -1, key, key_len, value, value_len,
+                                           headers, n_headers);
+}
+
+cons_outbox_status cons_outbox_entry_add_record_ts(cons_outbox_entry *e, int topic,
+                                                   int64_t timestamp, const void *key,
+                                                   size_t key_len, const void *value,
+                                                   size_t value_len,
+                                                   const cons_outbox_header *headers,
+                                                   int n_headers)
+{
+    if (topic < 0 || topic > CONS_OUTBOX_MAX_TOPIC || timestamp < -1 || n_headers < 0 ||
         n_headers > CONS_OUTBOX_MAX_HEADERS || (n_headers > 0 && headers == NULL) ||
         e->n_records == INT32_MAX)
         return CONS_OUTBOX_EINVAL;
@@ -143,7 +154,8 @@ cons_outbox_status cons_outbox_entry_add_record(cons_outbox_entry *e, int topic,
         return CONS_OUTBOX_EINVAL;
 
     /* Sizes are bounded by the checks above, so the sum cannot overflow 64 bits. */
-    size_t need = 1 + 4 + (key ? key_len : 0) + 4 + (value ? value_len : 0) + 2;
+    size_t need = 1 + (timestamp >= 0 ? 8 : 0) + 4 + (key ? key_len : 0) + 4 +
+                  (value ? value_len : 0) + 2;
     for (int i = 0; i < n_headers; i++) {
         const cons_outbox_header *h = &headers[i];
         if (h->name == NULL || h->name_len > CONS_OUTBOX_MAX_NAME ||
@@ -155,7 +167,11 @@ cons_outbox_status cons_outbox_entry_add_record(cons_outbox_entry *e, int topic,
     if (!reserve(e, need))
         return CONS_OUTBOX_ENOMEM;
 
-    put_u8(e, (unsigned)topic);
+    put_u8(e, (unsigned)topic | (timestamp >= 0 ? CONS_OUTBOX_HAS_TIMESTAMP : 0u));
+    if (timestamp >= 0) {
+        put_u32(e, (uint32_t)((uint64_t)timestamp >> 32));
+        put_u32(e, (uint32_t)timestamp);
+    }
     put_bytes32(e, key, key_len);
     put_bytes32(e, value, value_len);
     put_u16(e, (uint32_t)n_headers);
@@ -306,7 +322,16 @@ static bool read_record(const uint8_t **p, const uint8_t *end, cons_outbox_recor
     uint32_t nh;
     if (*p >= end)
         return false;
-    rec->topic = *(*p)++;
+    unsigned topic = *(*p)++;
+    rec->topic = (int)(topic & ~(unsigned)CONS_OUTBOX_HAS_TIMESTAMP);
+    rec->timestamp = -1;
+    if (topic & CONS_OUTBOX_HAS_TIMESTAMP) {
+        uint32_t hi, lo;
+        /* As written: a timestamp ≥ 0 (so the entry encodes back to the same bytes). */
+        if (!get_u32(p, end, &hi) || !get_u32(p, end, &lo) || (hi & 0x80000000u))
+            return false;
+        rec->timestamp = (int64_t)((uint64_t)hi << 32 | lo);
+    }
     if (!get_bytes32(p, end, &rec->key, &rec->key_len) ||
         !get_bytes32(p, end, &rec->value, &rec->value_len) || !get_u16(p, end, &nh) ||
         nh > CONS_OUTBOX_MAX_HEADERS)

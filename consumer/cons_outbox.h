@@ -17,8 +17,13 @@
  * All numbers are canonical decimals (no '+', no leading zeros). The body is the
  * records, each (integers big-endian; a length of 0xFFFFFFFF means a NULL key/value):
  *
- *   u8  topic  u32 key_len  key  u32 value_len  value  u16 n_headers
+ *   u8  topic  [i64 timestamp]  u32 key_len  key  u32 value_len  value  u16 n_headers
  *   n_headers × ( u16 name_len  name  u8 0  u32 value_len  value )
+ *
+ * The topic byte's high bit (CONS_OUTBOX_HAS_TIMESTAMP) says that a record timestamp
+ * (epoch ms, ≥ 0) follows: a dead letter keeps its input record's timestamp; outputs
+ * have none (the producer stamps them). Entries written before the flag existed never
+ * set it, so they read back unchanged.
  *
  * Header names are stored with a terminating NUL (not counted in name_len), so a name
  * read back is also a C string (rd_kafka_header_add(..., name, -1, ...) is fine).
@@ -37,8 +42,9 @@
 #include <stdint.h>
 
 #define CONS_OUTBOX_MAX_OFFSETS 8        /* input topics per entry */
-#define CONS_OUTBOX_MAX_HEADERS 16       /* Kafka headers per record */
-#define CONS_OUTBOX_MAX_TOPIC 255        /* output topic index is one byte */
+#define CONS_OUTBOX_MAX_HEADERS 128      /* Kafka headers per record */
+#define CONS_OUTBOX_MAX_TOPIC 127        /* output topic index: the topic byte's low bits */
+#define CONS_OUTBOX_HAS_TIMESTAMP 0x80   /* topic byte flag: an i64 timestamp follows */
 #define CONS_OUTBOX_MAX_NAME 0xFFFEu     /* header name bytes */
 #define CONS_OUTBOX_MAX_VALUE 0xFFFFFFFEu /* key / value / header value bytes */
 /* The ASCII line is never longer than this (newline included). */
@@ -73,6 +79,7 @@ typedef struct {
  * means a NULL key / value (Kafka distinguishes it from an empty one). */
 typedef struct {
     int topic;
+    int64_t timestamp;                   /* epoch ms, or -1: none (the producer's clock) */
     const uint8_t *key;
     size_t key_len;
     const uint8_t *value;
@@ -100,6 +107,15 @@ cons_outbox_status cons_outbox_entry_add_record(cons_outbox_entry *e, int topic,
                                                 const void *value, size_t value_len,
                                                 const cons_outbox_header *headers,
                                                 int n_headers);
+
+/* The same with a record timestamp (epoch ms ≥ 0, kept for the producer; -1: none, as
+ * cons_outbox_entry_add_record). */
+cons_outbox_status cons_outbox_entry_add_record_ts(cons_outbox_entry *e, int topic,
+                                                   int64_t timestamp, const void *key,
+                                                   size_t key_len, const void *value,
+                                                   size_t value_len,
+                                                   const cons_outbox_header *headers,
+                                                   int n_headers);
 
 int cons_outbox_entry_count(const cons_outbox_entry *e);
 

@@ -294,7 +294,8 @@ static int produce_entry(cons_worker *w, int32_t p, const uint8_t *bytes, size_t
                 w->producer, RD_KAFKA_V_TOPIC(w->out_topics[rec.topic]), RD_KAFKA_V_PARTITION(part),
                 RD_KAFKA_V_KEY((void *)rec.key, rec.key_len),
                 RD_KAFKA_V_VALUE((void *)rec.value, rec.value_len),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+                RD_KAFKA_V_TIMESTAMP(rec.timestamp >= 0 ? rec.timestamp : 0), RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
                 break;                              /* hdrs now owned by the message */
             if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -555,28 +556,53 @@ static int add_output(cons_worker *w, part_state *ps, int topic, const char *key
     return 0;
 }
 
-/* Sends the original record to the dead-letter topic, unchanged, with the reason in the
- * headers (CONTRACT §2). */
+/* The headers a dead letter adds after the input record's own: ours and Kafka Connect's
+ * (so Connect-style DLQ tooling reads them). */
+#define DLQ_OWN_HEADERS 10
+
+/* Sends the original record to the dead-letter topic, unchanged (key, value, headers,
+ * timestamp), with the reason and source in added headers (CONTRACT §2.2). */
 static int dead_letter(cons_worker *w, part_state *ps, const rd_kafka_message_t *rkm,
                        proc_dlq_reason reason, const char *detail)
 {
+    static cons_outbox_header h[CONS_OUTBOX_MAX_HEADERS];   /* one thread: the worker's */
     char partition[16], offset[24];
     snprintf(partition, sizeof partition, "%d", (int)rkm->partition);
     snprintf(offset, sizeof offset, "%" PRId64, rkm->offset);
     const char *topic = rd_kafka_topic_name(rkm->rkt);
     const char *reason_name = proc_dlq_reason_name(reason);
-    cons_outbox_header h[5] = {
+    int n = 0;
+
+    /* rd_kafka_message_headers needs a non-const message; it only parses them once. */
+    rd_kafka_headers_t *in = NULL;
+    if (rd_kafka_message_headers((rd_kafka_message_t *)rkm, &in) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char *name;
+        const void *val;
+        size_t size;
+        for (size_t i = 0; n < CONS_OUTBOX_MAX_HEADERS - DLQ_OWN_HEADERS &&
+                           rd_kafka_header_get_all(in, i, &name, &val, &size) == 0; i++)
+            h[n++] = (cons_outbox_header){name, strlen(name), val, size};
+    }
+    const cons_outbox_header own[DLQ_OWN_HEADERS] = {
         {"dlq.reason", 10, reason_name, strlen(reason_name)},
         {"dlq.detail", 10, detail, strlen(detail)},
         {"dlq.topic", 9, topic, strlen(topic)},
         {"dlq.partition", 13, partition, strlen(partition)},
         {"dlq.offset", 10, offset, strlen(offset)},
+        {"__connect.errors.topic", 22, topic, strlen(topic)},
+        {"__connect.errors.partition", 26, partition, strlen(partition)},
+        {"__connect.errors.offset", 23, offset, strlen(offset)},
+        {"__connect.errors.exception.class.name", 37, reason_name, strlen(reason_name)},
+        {"__connect.errors.exception.message", 34, detail, strlen(detail)},
     };
+    memcpy(h + n, own, sizeof own);
+    n += DLQ_OWN_HEADERS;
     w->stats.dead_letters[reason]++;
     cons_log(CONS_LOG_DEBUG, "dead_letter", "%s[%d]@%" PRId64 ": %s: %s", topic,
              (int)rkm->partition, rkm->offset, reason_name, detail);
-    if (cons_outbox_entry_add_record(ps->entry, OUT_DLQ, rkm->key, rkm->key_len, rkm->payload,
-                                     rkm->len, h, 5)) {
+    int64_t ts = rd_kafka_message_timestamp(rkm, NULL);
+    if (cons_outbox_entry_add_record_ts(ps->entry, OUT_DLQ, ts >= 0 ? ts : -1, rkm->key,
+                                        rkm->key_len, rkm->payload, rkm->len, h, n)) {
         fail(w, "out of memory adding a dead letter");
         return -1;
     }
@@ -971,6 +997,38 @@ static int ledger_answered(cons_worker *w, int32_t p, cons_ledger_status st, int
     return 0;
 }
 
+/* Whether partition p has anything to commit: records, or offsets moved past
+ * transaction markers (skip_markers). */
+static bool has_work(const part_state *ps)
+{
+    return ps->owned && (ps->n_in > 0 || memcmp(ps->batch_next, ps->next, sizeof ps->next) != 0);
+}
+
+/* Input written by a transactional producer ends each transaction with a commit marker,
+ * an offset no record is delivered for; committing last record + 1 would leave the lag
+ * at 1 for ever (and `incentivectl lag --wait` waiting). librdkafka moves the
+ * application position past markers, so where it is ahead of the batch, everything in
+ * between was markers (or aborted records): the batch's offsets move up to it, and an
+ * otherwise empty batch commits just that. Only called between batches, when every
+ * record delivered has been taken; not with the timestamp merge, whose held records
+ * are delivered but not yet taken. */
+static void skip_markers(cons_worker *w)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(N_IN * 4);
+    for (int32_t p = 0; p < w->n_partitions; p++)
+        for (int t = 0; w->parts[p].owned && t < N_IN; t++)
+            rd_kafka_topic_partition_list_add(l, w->in_topics[t], p);
+    if (l->cnt > 0 && rd_kafka_position(w->consumer, l) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < l->cnt; i++) {
+            int t = in_topic_index(w, l->elems[i].topic);
+            part_state *ps = &w->parts[l->elems[i].partition];
+            if (t >= 0 && !l->elems[i].err && l->elems[i].offset > ps->batch_next[t])
+                ps->batch_next[t] = l->elems[i].offset;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 static int commit_batch(cons_worker *w)
 {
     int64_t started = now_ms();
@@ -1003,7 +1061,7 @@ static int commit_batch(cons_worker *w)
     int n_calls = 0;
     for (int32_t p = 0; p < w->n_partitions; p++) {
         part_state *ps = &w->parts[p];
-        if (!ps->owned || ps->n_in == 0)
+        if (!has_work(ps))
             continue;
         if (build_ledger_call(w, p))
             goto done;
@@ -1024,7 +1082,7 @@ static int commit_batch(cons_worker *w)
     }
     for (int32_t p = 0; p < w->n_partitions; p++) {
         part_state *ps = &w->parts[p];
-        if (!ps->owned || ps->n_in == 0)
+        if (!has_work(ps))
             continue;
         if (!txn_open && begin_transaction(w))
             goto done;
@@ -1046,7 +1104,7 @@ static int commit_batch(cons_worker *w)
     int64_t wall = wall_ms();
     for (int32_t p = 0; p < w->n_partitions; p++) {
         part_state *ps = &w->parts[p];
-        if (!ps->owned || ps->n_in == 0)
+        if (!has_work(ps))
             continue;
         if (r > 0)
             ps->reconcile = true;          /* the ledger has it; publish it from there */
@@ -1371,6 +1429,8 @@ int cons_worker_run(cons_worker *w, volatile sig_atomic_t *stop, char *err, size
             }
             rd_kafka_message_destroy(rkm);
         }
+        if (!w->failed && w->merge == NULL)
+            skip_markers(w);
         if (!w->failed)
             commit_batch(w);
         /* Between batches no entry pointer is held and every entry equals its blob in

@@ -44,6 +44,8 @@ static const ctl_command commands[] = {
      "a partner's period statement: payouts, decisions, payable totals, tiers"},
     {"replay", cons_ctl_replay, "--program-file F [--from D --to D] | --cleanup NAME",
      "what a candidate program would pay over the retained inputs (own topics)"},
+    {"dead-letters", cons_ctl_dead_letters, "replay --reason R [--dry-run]",
+     "re-produce the dead letters of one reason to their source topics, exactly once"},
     {"lag", cons_ctl_lag, "[--wait] [--timeout S]",
      "the workers' lag on the input topics; --wait until it is 0"},
     {"stats", cons_ctl_stats, "", "records per topic"},

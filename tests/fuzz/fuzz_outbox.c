@@ -38,8 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_inside(rec.headers[i].value, rec.headers[i].value_len, data, size);
             h[i] = rec.headers[i];
         }
-        if (cons_outbox_entry_add_record(e, rec.topic, rec.key, rec.key_len, rec.value,
-                                         rec.value_len, h, rec.n_headers) != CONS_OUTBOX_OK)
+        if (cons_outbox_entry_add_record_ts(e, rec.topic, rec.timestamp, rec.key, rec.key_len,
+                                            rec.value, rec.value_len, h, rec.n_headers) !=
+            CONS_OUTBOX_OK)
             abort();
         n++;
     }

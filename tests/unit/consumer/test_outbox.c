@@ -64,11 +64,13 @@ static void test_round_trip(void **state)
         value_bin[i] = (uint8_t)(i * 7);
     cons_outbox_header hs[3] = {hdr("dlq.reason", "LATE_EVENT", 10), hdr("empty", "", 0),
                                 hdr("bin", "\0\n\0", 3)};
-    assert_int_equal(cons_outbox_entry_add_record(e, 1, key_bin, sizeof key_bin, value_bin,
-                                                  sizeof value_bin, hs, 3),
+    /* A dead letter keeps its input's timestamp (the flag bit of the topic byte). */
+    assert_int_equal(cons_outbox_entry_add_record_ts(e, 1, 1791633600123, key_bin,
+                                                     sizeof key_bin, value_bin,
+                                                     sizeof value_bin, hs, 3),
                      CONS_OUTBOX_OK);
     assert_int_equal(cons_outbox_entry_add_record(e, 0, "", 0, NULL, 0, NULL, 0), CONS_OUTBOX_OK);
-    assert_int_equal(cons_outbox_entry_add_record(e, 255, "p-1", 3, "x", 1, NULL, 0),
+    assert_int_equal(cons_outbox_entry_add_record_ts(e, 127, 0, "p-1", 3, "x", 1, NULL, 0),
                      CONS_OUTBOX_OK);
     assert_int_equal(cons_outbox_entry_count(e), 3);
 
@@ -90,6 +92,7 @@ static void test_round_trip(void **state)
     cons_outbox_record rec;
     assert_int_equal(cons_outbox_reader_next(&r, &rec), 1);
     assert_int_equal(rec.topic, 1);
+    assert_int_equal(rec.timestamp, 1791633600123);
     assert_int_equal(rec.key_len, sizeof key_bin);
     assert_memory_equal(rec.key, key_bin, sizeof key_bin);
     assert_int_equal(rec.value_len, sizeof value_bin);
@@ -108,13 +111,15 @@ static void test_round_trip(void **state)
 
     assert_int_equal(cons_outbox_reader_next(&r, &rec), 1);
     assert_int_equal(rec.topic, 0);
+    assert_int_equal(rec.timestamp, -1);   /* none: the producer stamps it */
     assert_non_null(rec.key); /* empty key, not a NULL key */
     assert_int_equal(rec.key_len, 0);
     assert_null(rec.value);
     assert_int_equal(rec.n_headers, 0);
 
     assert_int_equal(cons_outbox_reader_next(&r, &rec), 1);
-    assert_int_equal(rec.topic, 255);
+    assert_int_equal(rec.topic, 127);
+    assert_int_equal(rec.timestamp, 0);
     assert_memory_equal(rec.key, "p-1", 3);
 
     assert_int_equal(cons_outbox_reader_next(&r, &rec), 0);
@@ -276,7 +281,9 @@ static void test_invalid_arguments(void **state)
         many[i] = hdr("h", "v", 1);
     assert_int_equal(cons_outbox_entry_add_record(e, -1, "k", 1, "v", 1, NULL, 0),
                      CONS_OUTBOX_EINVAL);
-    assert_int_equal(cons_outbox_entry_add_record(e, 256, "k", 1, "v", 1, NULL, 0),
+    assert_int_equal(cons_outbox_entry_add_record(e, 128, "k", 1, "v", 1, NULL, 0),
+                     CONS_OUTBOX_EINVAL);  /* the high bit is the timestamp flag */
+    assert_int_equal(cons_outbox_entry_add_record_ts(e, 0, -2, "k", 1, "v", 1, NULL, 0),
                      CONS_OUTBOX_EINVAL);
     assert_int_equal(cons_outbox_entry_add_record(e, 0, "k", 1, "v", 1, many,
                                                   CONS_OUTBOX_MAX_HEADERS + 1),

@@ -441,7 +441,7 @@ static int reconcile(cons_worker *w, int32_t p)
                 fail(w, "republishing the outbox of partition %d was aborted", (int)p);
             goto done;
         }
-        cons_log(CONS_LOG_INFO, "reconciled", "partition %d: republished %d outbox entries the "
+        cons_log_at(CONS_LOG_INFO, &(cons_log_ctx){NULL, p, -1, NULL}, "reconciled", "partition %d: republished %d outbox entries the "
                  "previous owner had not published", (int)p, n_gap);
     }
     if (cons_ledger_trim(w->ledger, p, ps->token, ps->next, &trimmed) == CONS_LEDGER_FENCED) {
@@ -500,7 +500,7 @@ static void assign(cons_worker *w, rd_kafka_topic_partition_list_t *parts)
             discard_batch(w, p);
             for (int t = 0; t < N_IN; t++)
                 merge_forget(w, p, t, false);
-            cons_log(CONS_LOG_INFO, "assigned", "partition %d: token %" PRId64
+            cons_log_at(CONS_LOG_INFO, &(cons_log_ctx){NULL, p, -1, NULL}, "assigned", "partition %d: token %" PRId64
                      ", ledger offsets %" PRId64 "/%" PRId64 "/%" PRId64 "/%" PRId64, (int)p,
                      ps->token, ps->next[IN_SALES], ps->next[IN_REGISTRATIONS],
                      ps->next[IN_SURVEYS], ps->next[IN_APPROVALS]);
@@ -527,7 +527,7 @@ static void revoke(cons_worker *w, rd_kafka_topic_partition_list_t *parts)
         w->parts[p].owned = false;
         w->parts[p].reconcile = false;
         cons_partners_drop_partition(w->partners, p);
-        cons_log(CONS_LOG_INFO, "revoked", "partition %d", (int)p);
+        cons_log_at(CONS_LOG_INFO, &(cons_log_ctx){NULL, p, -1, NULL}, "revoked", "partition %d", (int)p);
     }
     rd_kafka_assign(w->consumer, NULL);
     w->stats.in_group = false;
@@ -598,8 +598,12 @@ static int dead_letter(cons_worker *w, part_state *ps, const rd_kafka_message_t 
     memcpy(h + n, own, sizeof own);
     n += DLQ_OWN_HEADERS;
     w->stats.dead_letters[reason]++;
-    cons_log(CONS_LOG_DEBUG, "dead_letter", "%s[%d]@%" PRId64 ": %s: %s", topic,
-             (int)rkm->partition, rkm->offset, reason_name, detail);
+    char partner[129] = "";
+    if (rkm->key != NULL)   /* the key is the partner_id by contract; shown as it came */
+        snprintf(partner, sizeof partner, "%.*s", (int)(rkm->key_len < 128 ? rkm->key_len : 128),
+                 (const char *)rkm->key);
+    cons_log_ctx at = {topic, rkm->partition, rkm->offset, rkm->key ? partner : NULL};
+    cons_log_at(CONS_LOG_DEBUG, &at, "dead_letter", "%s: %s", reason_name, detail);
     int64_t ts = rd_kafka_message_timestamp(rkm, NULL);
     if (cons_outbox_entry_add_record_ts(ps->entry, OUT_DLQ, ts >= 0 ? ts : -1, rkm->key,
                                         rkm->key_len, rkm->payload, rkm->len, h, n)) {
@@ -804,7 +808,7 @@ static int rewind_partition(cons_worker *w, int32_t p)
     if (e != NULL)
         rd_kafka_error_destroy(e);
     rd_kafka_topic_partition_list_destroy(l);
-    cons_log(CONS_LOG_INFO, "rewound", "partition %d: a deal claim changed under the batch; "
+    cons_log_at(CONS_LOG_INFO, &(cons_log_ctx){NULL, p, -1, NULL}, "rewound", "partition %d: a deal claim changed under the batch; "
              "redoing it", (int)p);
     return rc;
 }
@@ -1364,7 +1368,7 @@ static void hold(cons_worker *w, rd_kafka_message_t *rkm, int *n, int64_t *deadl
     int32_t p = rkm->partition;
 
     if (rkm->err && rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-        cons_log(CONS_LOG_WARN, "consume_error", "%s", rd_kafka_message_errstr(rkm));
+        cons_log_at(CONS_LOG_WARN, &(cons_log_ctx){rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : NULL, rkm->partition, rkm->offset, NULL}, "consume_error", "%s", rd_kafka_message_errstr(rkm));
     if (t < 0 || p < 0 || p >= w->n_partitions || !w->parts[p].owned ||
         (rkm->err && rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)) {
         rd_kafka_message_destroy(rkm);   /* an error, or stale from before a rebalance */
@@ -1421,7 +1425,7 @@ int cons_worker_run(cons_worker *w, volatile sig_atomic_t *stop, char *err, size
             }
             if (rkm->err) {
                 if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                    cons_log(CONS_LOG_WARN, "consume_error", "%s", rd_kafka_message_errstr(rkm));
+                    cons_log_at(CONS_LOG_WARN, &(cons_log_ctx){rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : NULL, rkm->partition, rkm->offset, NULL}, "consume_error", "%s", rd_kafka_message_errstr(rkm));
             } else {
                 if (n++ == 0)
                     deadline = now_ms() + w->cfg->batch_max_ms;

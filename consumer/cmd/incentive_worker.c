@@ -68,8 +68,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "incentive-worker: log.level: expected debug|info|warn|error\n");
         goto done;
     }
+    cons_log_set_worker(cfg.worker_id);
+    /* From here on everything the worker prints is a JSON line (cons_log.h). */
     if (cons_program_load(cfg.program_file, &programs, &n_programs, err, sizeof err) != 0) {
-        fprintf(stderr, "incentive-worker: %s\n", err);
+        cons_log(CONS_LOG_ERROR, "bad_program_file", "%s", err);
         goto done;
     }
     struct sigaction sa;

@@ -19,7 +19,7 @@ tmp=$(mktemp -d)
 trap 'kill -9 "${WORKER_PID:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 e2e_namespace deadletters
-worker_start "$tmp/worker.log" --program_file="$E2E_DIR/program.yaml"
+worker_start "$tmp/worker.log" --program_file="$E2E_DIR/program.yaml" --log.level=debug
 T0=1791633600000   # record timestamps of our own: 2026-10-10 12:00 UTC
 "$PY" - "$PI_KAFKA_BOOTSTRAP_SERVERS" "$PI_TOPIC_SALES" "$PI_SOURCE_DIR/schemas/SaleEvent.avsc" "$T0" <<'PY'
 import io, json, struct, sys
@@ -90,6 +90,18 @@ for r in recs:
 print("4 dead letters keep key, value, headers and timestamp; dlq.* and __connect.errors.* agree")
 PY
 say "dead letters: original headers and timestamps kept, Kafka Connect headers added"
+# The worker's log: every line one JSON object; a dead letter's line carries topic,
+# partition, offset and partner id as fields of their own.
+python3 - "$tmp/worker.log" "$PI_TOPIC_SALES" "$PI_WORKER_ID" <<'PY' || fail "worker log"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]   # fails on any line that is not JSON
+dl = [l for l in lines if l["event"] == "dead_letter"]
+assert len(dl) == 4, dl
+for l in dl:
+    assert l["topic"] == sys.argv[2] and isinstance(l["partition"], int) and isinstance(l["offset"], int), l
+    assert l["partner_id"] == "p-late" and l["worker"] == sys.argv[3], l
+print(f"worker log: {len(lines)} lines, all JSON; 4 dead_letter lines with topic/partition/offset/partner_id")
+PY
 "$CTL" dump --json --topic dead-letters | grep -q '"headers":{"trace-id":"t-0","bin":{"hex":"00ff"}}' \
   || fail "incentivectl dump does not show the original headers"
 

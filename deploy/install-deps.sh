@@ -17,6 +17,10 @@ PACKAGES=(
   tmux  # a real terminal for the `incentivectl top` test (tests/e2e/test_top.sh)
 )
 
+# Node.js for the manifest validators (tests/deploy): a machine that has a node and npm
+# of its own (e.g. from NodeSource) keeps them; Debian's would conflict with those.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

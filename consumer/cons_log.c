@@ -95,6 +95,9 @@ static void field(FILE *f, const char *name, const char *value)
 }
 
 static void vlog(cons_log_level level, const cons_log_ctx *ctx, const char *event,
+                 const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void vlog(cons_log_level level, const cons_log_ctx *ctx, const char *event,
                  const char *fmt, va_list ap)
 {
     char msg[1024], ts[40];

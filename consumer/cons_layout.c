@@ -11,7 +11,7 @@
 
 void cons_layout_state_key(char *key, size_t cap, const char *ns, const char *partner_id)
 {
-    snprintf(key, cap, "%s:state:%s", ns, partner_id);
+    proc_concat(key, cap, ns, ":state:", partner_id, (char *)NULL);
 }
 
 /* The writes of a partner's state hash: one HSET of the core and the entries present,
@@ -240,15 +240,15 @@ static bool leaderboard_row(lb_scores *s, const char *ns, const proc_program *pr
     const char *id = e->state.partner_id;
 
     proc_period_name(prog->period, r->period_key, period, sizeof period);
-    snprintf(key, sizeof key, "%s:lb:%s:%s:revenue", ns, prog->id, period);
+    proc_concat(key, sizeof key, ns, ":lb:", prog->id, ":", period, ":revenue", (char *)NULL);
     if (!lb_add(s, key, r->revenue_minor, id))
         return false;
-    snprintf(key, sizeof key, "%s:lb:%s:%s:points", ns, prog->id, period);
+    proc_concat(key, sizeof key, ns, ":lb:", prog->id, ":", period, ":points", (char *)NULL);
     if (!lb_add(s, key, r->points, id))
         return false;
     if (e->state.region[0]) {
-        snprintf(key, sizeof key, "%s:lb:%s:%s:region:%s:revenue", ns, prog->id, period,
-                 e->state.region);
+        proc_concat(key, sizeof key, ns, ":lb:", prog->id, ":", period, ":region:",
+                    e->state.region, ":revenue", (char *)NULL);
         if (!lb_add(s, key, r->revenue_minor, id))
             return false;
     }
@@ -356,7 +356,7 @@ static int partner_hash(cons_ledger_batch *b, const char *ns, const proc_program
     e->hash_known = true;
     if (n == 0)
         return 0;
-    snprintf(key, sizeof key, "%s:partner:%s", ns, pt->partner_id);
+    proc_concat(key, sizeof key, ns, ":partner:", pt->partner_id, (char *)NULL);
     return cons_ledger_batch_hset(b, key, n, put_f, put_v);
 }
 

@@ -38,6 +38,8 @@ struct cons_ledger {
     cons_ledger_stats stats;
     char io_err[128];                    /* why the last connection attempt or send failed */
     char last_err[512];                  /* cons_ledger_last_error() */
+    char *resp;                          /* append_argv's buffer, kept: a batch's command is */
+    size_t resp_cap;                     /* 100 KB and more, built once per batch */
 };
 
 /* A byte range in a batch's arena: offsets, because the arena moves when it grows. */
@@ -220,6 +222,53 @@ done:
 /* Sends one command on the live connection and waits for its reply. @returns the
  * reply (caller frees), or NULL after a connection error (the connection is then
  * dropped; reason in l->io_err). Applies the one-shot test fault. */
+/* Writes "<type><n>\r\n" at p. @returns the end. */
+static char *resp_header(char *p, char type, size_t n)
+{
+    char digits[20];
+    int k = 0;
+    *p++ = type;
+    do
+        digits[k++] = (char)('0' + n % 10);
+    while ((n /= 10) > 0);
+    while (k > 0)
+        *p++ = digits[--k];
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
+/* Queues one command in hiredis's output buffer, as redisAppendCommandArgv does, but
+ * formatted in one pass into a buffer kept between calls: hiredis grows an sds per
+ * argument with sdscatfmt, 5 % of the worker's CPU for a pi_commit of 20,000 arguments.
+ * lens may be NULL (strlen). @returns 0, or -1 out of memory. */
+static int append_argv(cons_ledger *l, int argc, const char **argv, const size_t *lens)
+{
+    size_t need = 3 + 20;
+    for (int i = 0; i < argc; i++)
+        need += 5 + 20 + (lens ? lens[i] : strlen(argv[i]));
+    if (need > l->resp_cap) {
+        size_t cap = l->resp_cap ? l->resp_cap : 65536;
+        while (cap < need)
+            cap *= 2;
+        char *buf = realloc(l->resp, cap);
+        if (buf == NULL)
+            return -1;
+        l->resp = buf;
+        l->resp_cap = cap;
+    }
+    char *p = resp_header(l->resp, '*', (size_t)argc);
+    for (int i = 0; i < argc; i++) {
+        size_t len = lens ? lens[i] : strlen(argv[i]);
+        p = resp_header(p, '$', len);
+        memcpy(p, argv[i], len);
+        p += len;
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    return redisAppendFormattedCommand(l->c, l->resp, (size_t)(p - l->resp)) == REDIS_OK ? 0 : -1;
+}
+
 static redisReply *ledger_send(cons_ledger *l, int argc, const char **argv,
                                const size_t *lens)
 {
@@ -230,7 +279,14 @@ static redisReply *ledger_send(cons_ledger *l, int argc, const char **argv,
         ledger_disconnect(l);
         return NULL;
     }
-    redisReply *r = redisCommandArgv(l->c, argc, argv, lens);
+    redisReply *r = NULL;
+    if (append_argv(l, argc, argv, lens) != 0) {
+        snprintf(l->io_err, sizeof l->io_err, "out of memory");
+        ledger_disconnect(l);
+        return NULL;
+    }
+    if (redisGetReply(l->c, (void **)&r) != REDIS_OK)
+        r = NULL;
     if (r == NULL) {
         snprintf(l->io_err, sizeof l->io_err, "%s", l->c->err ? l->c->errstr : "no reply");
         ledger_disconnect(l);
@@ -428,6 +484,7 @@ void cons_ledger_destroy(cons_ledger *l)
     free(l->password);
     for (int i = 0; i < l->n_topics; i++)
         free(l->topics[i]);
+    free(l->resp);
     free(l);
 }
 
@@ -1420,8 +1477,7 @@ cons_ledger_status cons_ledger_commit_many(cons_ledger *l, int n, cons_ledger_ba
         bool appended = f != CONS_LEDGER_FAULT_LOSE_REQUEST;
         for (int i = 0; appended && i < n; i++)
             if (b[i]->fate == FATE_UNSENT)
-                appended = redisAppendCommandArgv(l->c, b[i]->argc, b[i]->argv,
-                                                  b[i]->argvlen) == REDIS_OK;
+                appended = append_argv(l, b[i]->argc, b[i]->argv, b[i]->argvlen) == 0;
         if (!appended) {
             /* Nothing has left the process: the output buffer is written by the first
              * redisGetReply. Drop it with the connection. */

@@ -62,11 +62,28 @@ int64_t proc_period_end_ms(proc_period_kind kind, int32_t key)
 
 void proc_period_name(proc_period_kind kind, int32_t key, char *out, size_t cap)
 {
-    if (kind == PROC_PERIOD_MONTH) {
-        int64_t y = floor_div(key, 12);
-        snprintf(out, cap, "%04lld-%02d", (long long)y, (int)(key - y * 12) + 1);
-    } else {
-        int64_t y = floor_div(key, 4);
-        snprintf(out, cap, "%04lld-Q%d", (long long)y, (int)(key - y * 4) + 1);
+    int64_t y = floor_div(key, kind == PROC_PERIOD_MONTH ? 12 : 4);
+    int n = (int)(key - y * (kind == PROC_PERIOD_MONTH ? 12 : 4)) + 1;
+    /* Every sale names its period: written by hand for the years of real data, as
+     * snprintf costs more than the rest of the period maths. */
+    if (y >= 0 && y <= 9999 && cap >= 8) {
+        out[0] = (char)('0' + y / 1000);
+        out[1] = (char)('0' + y / 100 % 10);
+        out[2] = (char)('0' + y / 10 % 10);
+        out[3] = (char)('0' + y % 10);
+        out[4] = '-';
+        if (kind == PROC_PERIOD_MONTH) {
+            out[5] = (char)('0' + n / 10);
+            out[6] = (char)('0' + n % 10);
+        } else {
+            out[5] = 'Q';
+            out[6] = (char)('0' + n);
+        }
+        out[7] = '\0';
+        return;
     }
+    if (kind == PROC_PERIOD_MONTH)
+        snprintf(out, cap, "%04lld-%02d", (long long)y, n);
+    else
+        snprintf(out, cap, "%04lld-Q%d", (long long)y, n);
 }

@@ -39,7 +39,7 @@ int proc_rule_payout_metrics(proc_rule_ctx *c, int32_t key, proc_payout_kind kin
                              int64_t amount)
 {
     char field[PROC_KPI_FIELD_CAP];
-    snprintf(field, sizeof field, "payouts_minor:%s", proc_payout_kind_name(kind));
+    proc_concat(field, sizeof field, "payouts_minor:", proc_payout_kind_name(kind), (char *)NULL);
     if (proc_rule_kpi(c, key, field, amount) ||
         proc_rule_kpi(c, key, "payouts_total_minor", amount))
         return -1;

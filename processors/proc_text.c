@@ -1,5 +1,6 @@
 #include "proc_text.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 size_t proc_copy(char *dst, size_t cap, const char *src)
@@ -8,6 +9,18 @@ size_t proc_copy(char *dst, size_t cap, const char *src)
     memcpy(dst, src, n);
     dst[n] = '\0';
     return n;
+}
+
+size_t proc_concat(char *dst, size_t cap, ...)
+{
+    va_list ap;
+    size_t len = 0;
+    va_start(ap, cap);
+    for (const char *s = va_arg(ap, const char *); s != NULL; s = va_arg(ap, const char *))
+        len += proc_copy(dst + len, cap - len, s);
+    va_end(ap);
+    dst[len] = '\0';
+    return len;
 }
 
 size_t proc_fmt_i64(char *buf, int64_t v)

@@ -13,6 +13,11 @@
  * snprintf(dst, cap, "%s", src). @returns the length written. */
 size_t proc_copy(char *dst, size_t cap, const char *src);
 
+/* Concatenates the strings after cap, up to a NULL, into dst (cap > 0 bytes), cut to
+ * cap - 1 bytes and NUL-terminated, like snprintf(dst, cap, "%s%s...", ...). @returns
+ * the length written. */
+size_t proc_concat(char *dst, size_t cap, ...) __attribute__((sentinel));
+
 /* Writes v in decimal ("%" PRId64) and a NUL into buf, which holds PROC_I64_CAP bytes.
  * @returns the length (without the NUL). */
 #define PROC_I64_CAP 21

@@ -52,6 +52,8 @@
 #   BENCH_SWEEP_SECONDS [10]  BENCH_PLOT [$BENCH_OUT/bench.png]
 #   BENCH_PERF [0]     1: `perf record -g` the worker over run a's sales phase and print
 #                      the top functions (perf.data in BENCH_OUT)
+#   BENCH_PERF_CALLGRAPH [-g]  perf's call-graph flag, e.g. "--call-graph=dwarf" to see
+#                      who calls libc (slower; perf.data grows to hundreds of MB)
 set -euo pipefail
 
 say() { echo "[bench] $*" >&2; }
@@ -242,7 +244,7 @@ b0=$(wchar "$WORKER_PID")
 PERF_PID=""
 if [ "$PERF" = 1 ]; then
   command -v perf >/dev/null || fail "BENCH_PERF=1 but perf is not installed"
-  perf record -e cpu-clock -F 999 -g -o "$OUT/perf-a.data" -p "$WORKER_PID" \
+  perf record -e cpu-clock -F 999 ${BENCH_PERF_CALLGRAPH:--g} -o "$OUT/perf-a.data" -p "$WORKER_PID" \
     >"$OUT/perf-record.log" 2>&1 &
   PERF_PID=$!
 fi

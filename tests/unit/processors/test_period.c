@@ -61,6 +61,26 @@ static void test_period_keys_and_names(void **state)
     }
 }
 
+/* The names are written by hand for years 0..9999 and by snprintf elsewhere: both must
+ * give what snprintf gives, across the edges of the hand-written range. */
+static void test_period_names_equal_snprintf(void **state)
+{
+    (void)state;
+    static const int64_t years[] = {-10000, -1, 0, 9, 99, 999, 1969, 9999, 10000, 123456};
+    for (size_t i = 0; i < sizeof years / sizeof years[0]; i++)
+        for (int n = 0; n < 12; n++) {
+            char got[PROC_PERIOD_CAP], want[PROC_PERIOD_CAP];
+            proc_period_name(PROC_PERIOD_MONTH, (int32_t)(years[i] * 12 + n), got, sizeof got);
+            snprintf(want, sizeof want, "%04lld-%02d", (long long)years[i], n + 1);
+            assert_string_equal(got, want);
+            if (n >= 4)
+                continue;
+            proc_period_name(PROC_PERIOD_QUARTER, (int32_t)(years[i] * 4 + n), got, sizeof got);
+            snprintf(want, sizeof want, "%04lld-Q%d", (long long)years[i], n + 1);
+            assert_string_equal(got, want);
+        }
+}
+
 typedef struct {
     proc_period_kind kind;
     int32_t key;
@@ -154,6 +174,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_period_keys_and_names),
+        cmocka_unit_test(test_period_names_equal_snprintf),
         cmocka_unit_test(test_period_bounds),
         cmocka_unit_test(test_period_round_trip),
         cmocka_unit_test(test_days_from_civil),

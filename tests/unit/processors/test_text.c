@@ -66,12 +66,27 @@ static void test_copy(void **state)
     assert_string_equal(dst, "");
 }
 
+static void test_concat(void **state)
+{
+    (void)state;
+    char dst[8];
+    assert_int_equal(proc_concat(dst, sizeof dst, "ab", ":", "cd", (char *)NULL), 5);
+    assert_string_equal(dst, "ab:cd");
+    assert_int_equal(proc_concat(dst, sizeof dst, "abcd", "efgh", "ij", (char *)NULL), 7);
+    assert_string_equal(dst, "abcdefg");                            /* cut, as snprintf */
+    assert_int_equal(proc_concat(dst, sizeof dst, (char *)NULL), 0);
+    assert_string_equal(dst, "");
+    assert_int_equal(proc_concat(dst, 1, "abc", "d", (char *)NULL), 0);
+    assert_string_equal(dst, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fmt_i64),
         cmocka_unit_test(test_fmt_hex16),
         cmocka_unit_test(test_copy),
+        cmocka_unit_test(test_concat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include "cons_sreg.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -18,6 +19,27 @@
 #define BACKOFF_MAX_MS 5000
 #define CONTENT_TYPE "Content-Type: application/vnd.schemaregistry.v1+json"
 #define ACCEPT "Accept: application/vnd.schemaregistry.v1+json, application/json"
+
+/* libcurl, loaded with dlopen when the first client is made, not linked: it brings two
+ * dozen shared objects (GnuTLS, Kerberos, LDAP, SSH, ...) that cost every worker about
+ * 4 MB of RSS, and only a worker with schema.registry.url uses it. Loaded once and never
+ * unloaded; the table is written before the first client exists and only read after. */
+static struct {
+    CURLcode (*global_init)(long flags);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+    CURLcode (*easy_perform)(CURL *curl);
+    CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
+    void (*easy_cleanup)(CURL *curl);
+    void (*easy_reset)(CURL *curl);
+    char *(*easy_escape)(CURL *curl, const char *string, int length);
+    const char *(*easy_strerror)(CURLcode code);
+    void (*free)(void *p);
+    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *string);
+    void (*slist_free_all)(struct curl_slist *list);
+} cu;
+
+#define CURL_SONAME "libcurl.so.4"
 
 struct cons_sreg {
     CURL *curl;
@@ -105,9 +127,50 @@ static char *strip_user_info(const char *url)
     return out;
 }
 
+/* Loads libcurl and initialises it, once. @returns 0, or -1 with err set. */
+static int curl_load(char *err, size_t errcap)
+{
+    static bool loaded;
+    if (loaded)
+        return 0;
+    void *so = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (so == NULL) {
+        errf(err, errcap, "schema.registry.url needs %s (Debian: libcurl4): %s", CURL_SONAME,
+             dlerror());
+        return -1;
+    }
+    const struct {
+        const char *name;
+        void **fn;
+    } syms[] = {
+        {"curl_global_init", (void **)&cu.global_init},
+        {"curl_easy_init", (void **)&cu.easy_init},
+        {"curl_easy_setopt", (void **)&cu.easy_setopt},
+        {"curl_easy_perform", (void **)&cu.easy_perform},
+        {"curl_easy_getinfo", (void **)&cu.easy_getinfo},
+        {"curl_easy_cleanup", (void **)&cu.easy_cleanup},
+        {"curl_easy_reset", (void **)&cu.easy_reset},
+        {"curl_easy_escape", (void **)&cu.easy_escape},
+        {"curl_easy_strerror", (void **)&cu.easy_strerror},
+        {"curl_free", (void **)&cu.free},
+        {"curl_slist_append", (void **)&cu.slist_append},
+        {"curl_slist_free_all", (void **)&cu.slist_free_all},
+    };
+    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++)
+        if ((*syms[i].fn = dlsym(so, syms[i].name)) == NULL) {
+            errf(err, errcap, "%s lacks %s", CURL_SONAME, syms[i].name);
+            return -1;                          /* `so` stays loaded: harmless, and rare */
+        }
+    if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        errf(err, errcap, "cannot initialise libcurl");
+        return -1;
+    }
+    loaded = true;   /* never cleaned up: other clients may follow */
+    return 0;
+}
+
 cons_sreg *cons_sreg_new(const cons_sreg_options *o, char *err, size_t errcap)
 {
-    static bool curl_ready;
     cons_sreg *c = NULL;
     bool oom = false;
 
@@ -119,13 +182,8 @@ cons_sreg *cons_sreg_new(const cons_sreg_options *o, char *err, size_t errcap)
         errf(err, errcap, "schema.registry.url must start with http:// or https://");
         goto fail;
     }
-    if (!curl_ready) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            errf(err, errcap, "cannot initialise libcurl");
-            goto fail;
-        }
-        curl_ready = true;   /* never cleaned up: other clients may follow */
-    }
+    if (curl_load(err, errcap))
+        goto fail;
     if ((c = calloc(1, sizeof *c)) == NULL) {
         errf(err, errcap, "out of memory");
         goto fail;
@@ -141,11 +199,11 @@ cons_sreg *cons_sreg_new(const cons_sreg_options *o, char *err, size_t errcap)
     c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
     c->retry_deadline_ms = o->retry_deadline_ms > 0 ? o->retry_deadline_ms : 0;
     c->stop = o->stop;
-    c->curl = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, ACCEPT);
-    c->headers = h ? curl_slist_append(h, CONTENT_TYPE) : NULL;
+    c->curl = cu.easy_init();
+    struct curl_slist *h = cu.slist_append(NULL, ACCEPT);
+    c->headers = h ? cu.slist_append(h, CONTENT_TYPE) : NULL;
     if (c->headers == NULL && h != NULL)
-        curl_slist_free_all(h);
+        cu.slist_free_all(h);
     if (oom || c->display == NULL || c->curl == NULL || c->headers == NULL) {
         errf(err, errcap, "out of memory");
         goto fail;
@@ -167,8 +225,8 @@ void cons_sreg_destroy(cons_sreg *c)
     if (c == NULL)
         return;
     if (c->curl)
-        curl_easy_cleanup(c->curl);
-    curl_slist_free_all(c->headers);
+        cu.easy_cleanup(c->curl);
+    cu.slist_free_all(c->headers);
     free(c->url);
     free(c->display);
     free(c->user);
@@ -220,33 +278,33 @@ static void error_text(const body *b, char *out, size_t cap)
 static CURLcode attempt(cons_sreg *c, const char *url, const char *post, body *b, long *status)
 {
     CURL *k = c->curl;
-    curl_easy_reset(k);
-    curl_easy_setopt(k, CURLOPT_URL, url);
-    curl_easy_setopt(k, CURLOPT_HTTPHEADER, c->headers);
-    curl_easy_setopt(k, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(k, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(k, CURLOPT_WRITEDATA, b);
+    cu.easy_reset(k);
+    cu.easy_setopt(k, CURLOPT_URL, url);
+    cu.easy_setopt(k, CURLOPT_HTTPHEADER, c->headers);
+    cu.easy_setopt(k, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+    cu.easy_setopt(k, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
+    cu.easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
+    cu.easy_setopt(k, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu.easy_setopt(k, CURLOPT_WRITEFUNCTION, on_body);
+    cu.easy_setopt(k, CURLOPT_WRITEDATA, b);
     if (post != NULL)
-        curl_easy_setopt(k, CURLOPT_POSTFIELDS, post);
+        cu.easy_setopt(k, CURLOPT_POSTFIELDS, post);
     if (c->user != NULL) {
-        curl_easy_setopt(k, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(k, CURLOPT_USERNAME, c->user);
-        curl_easy_setopt(k, CURLOPT_PASSWORD, c->password ? c->password : "");
+        cu.easy_setopt(k, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        cu.easy_setopt(k, CURLOPT_USERNAME, c->user);
+        cu.easy_setopt(k, CURLOPT_PASSWORD, c->password ? c->password : "");
     }
     if (c->ca != NULL)
-        curl_easy_setopt(k, CURLOPT_CAINFO, c->ca);
+        cu.easy_setopt(k, CURLOPT_CAINFO, c->ca);
     if (c->cert != NULL)
-        curl_easy_setopt(k, CURLOPT_SSLCERT, c->cert);
+        cu.easy_setopt(k, CURLOPT_SSLCERT, c->cert);
     if (c->key != NULL)
-        curl_easy_setopt(k, CURLOPT_SSLKEY, c->key);
-    curl_easy_setopt(k, CURLOPT_SSL_VERIFYPEER, c->tls_verify ? 1L : 0L);
-    curl_easy_setopt(k, CURLOPT_SSL_VERIFYHOST, c->tls_verify ? 2L : 0L);
-    CURLcode rc = curl_easy_perform(k);
+        cu.easy_setopt(k, CURLOPT_SSLKEY, c->key);
+    cu.easy_setopt(k, CURLOPT_SSL_VERIFYPEER, c->tls_verify ? 1L : 0L);
+    cu.easy_setopt(k, CURLOPT_SSL_VERIFYHOST, c->tls_verify ? 2L : 0L);
+    CURLcode rc = cu.easy_perform(k);
     *status = 0;
-    curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, status);
+    cu.easy_getinfo(k, CURLINFO_RESPONSE_CODE, status);
     return rc;
 }
 
@@ -290,7 +348,7 @@ static cons_sreg_status call(cons_sreg *c, const char *path, const char *post, j
         bool denied = rc == CURLE_OK && (status == 401 || status == 403);
         if (rc != CURLE_OK)
             snprintf(why, sizeof why, "%s", b.too_big ? "answer over 8 MiB" :
-                     curl_easy_strerror(rc));
+                     cu.easy_strerror(rc));
         else {
             char msg[220];
             error_text(&b, msg, sizeof msg);
@@ -349,7 +407,7 @@ static cons_sreg_status post_schema(cons_sreg *c, const char *subject, const cha
                                     size_t errcap)
 {
     cons_sreg_status st = CONS_SREG_REFUSED;
-    char *escaped = curl_easy_escape(c->curl, subject, 0);
+    char *escaped = cu.easy_escape(c->curl, subject, 0);
     char *text = NULL;
     json_t *req = json_pack("{s:s}", "schema", schema), *ans = NULL;
     char path[1024];
@@ -377,7 +435,7 @@ done:
     json_decref(ans);
     json_decref(req);
     free(text);
-    curl_free(escaped);
+    cu.free(escaped);
     return st;
 }
 

@@ -6,8 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   librdkafka-dev libavro-dev libhiredis-dev libcmocka-dev libyaml-dev libjansson-dev zlib1g-dev
-  libcurl4-openssl-dev  # the Confluent-compatible schema registry client (consumer/cons_sreg.c)
-  libsystemd-dev  # sd_notify: Type=notify readiness and watchdog (consumer/cons_notify.c)
+  libcurl4-openssl-dev  # the schema registry client (consumer/cons_sreg.c; headers, libcurl loaded at run time)
   systemd  # systemd-analyze verify of deploy/systemd (tests/e2e/test_systemd.sh)
   redis-server redis-tools openjdk-17-jre-headless maven valgrind netcat-openbsd
   kcat  # readiness/metadata checks for the local broker without a JVM start

@@ -5,7 +5,7 @@
 #
 #   PI_BUILD_DIR=build tests/bench/bench.sh
 #
-# About 1.5 minutes with the defaults on a 2-core machine.
+# About 5 minutes with the defaults on a 2-core machine.
 #
 # It uses the broker and Redis of deploy/up.sh (default ports; set PI_STATE_DIR,
 # KAFKA_PORT, REDIS_PORT for other ones, as tests/e2e/infra.sh does) and works in its own

@@ -219,9 +219,6 @@ done:
     return rc;
 }
 
-/* Sends one command on the live connection and waits for its reply. @returns the
- * reply (caller frees), or NULL after a connection error (the connection is then
- * dropped; reason in l->io_err). Applies the one-shot test fault. */
 /* Writes "<type><n>\r\n" at p. @returns the end. */
 static char *resp_header(char *p, char type, size_t n)
 {
@@ -269,6 +266,9 @@ static int append_argv(cons_ledger *l, int argc, const char **argv, const size_t
     return redisAppendFormattedCommand(l->c, l->resp, (size_t)(p - l->resp)) == REDIS_OK ? 0 : -1;
 }
 
+/* Sends one command on the live connection and waits for its reply. @returns the
+ * reply (caller frees), or NULL after a connection error (the connection is then
+ * dropped; reason in l->io_err). Applies the one-shot test fault. */
 static redisReply *ledger_send(cons_ledger *l, int argc, const char **argv,
                                const size_t *lens)
 {

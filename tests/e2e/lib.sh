@@ -42,6 +42,17 @@ e2e_namespace() {
   "$PI_SOURCE_DIR/deploy/topics-create.sh" >/dev/null
 }
 
+# kill_quietly PID... — SIGKILL to each PID that is set, for EXIT traps. Never a bare
+# `kill -9 "${PID:-0}"`: pid 0 is the caller's whole process group, which under CI is the
+# CI run itself, so a test failing before its worker started would kill the suite.
+kill_quietly() {
+  local p
+  for p in "$@"; do
+    if [ -n "$p" ] && [ "$p" -gt 0 ] 2>/dev/null; then kill -9 "$p" 2>/dev/null || true; fi
+  done
+  return 0
+}
+
 # worker_start LOGFILE [--key=value ...] — starts the worker in the background; sets
 # WORKER_PID.
 worker_start() {

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 e2e_namespace capture
 tmp=$(mktemp -d)
-trap 'kill -9 "${WORKER_PID:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'kill_quietly "${WORKER_PID:-}"; rm -rf "$tmp"' EXIT
 worker_start "$tmp/worker.log" --program_file="$E2E_DIR/program.yaml"
 for phase in 1 2 3 4 5 6; do
   "$CTL" produce --file "$E2E_DIR/pipeline-phase$phase.jsonl"

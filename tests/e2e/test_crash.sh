@@ -18,7 +18,7 @@ GEN=(--generate --seed 42 --partners 300 --sales 12000 --days 92 --cert-pct 30
 # Small batches make many transactions, so the kills land mid-stream.
 SETTINGS=(--program_file="$PROGRAMS" --batch.max_events=20 --kafka.session.timeout.ms=10000)
 tmp=$(mktemp -d)
-trap 'kill -9 "${WORKER_PID:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'kill_quietly "${WORKER_PID:-}"; rm -rf "$tmp"' EXIT
 
 # produce_phase PHASE — produce one phase of the generated stream.
 produce_phase() { "$CTL" produce "${GEN[@]}" --phase "$1" 2>>"$tmp/produce.log"; }

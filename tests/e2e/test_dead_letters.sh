@@ -16,7 +16,7 @@ source "$(dirname "$0")/lib.sh"
 "$PI_SOURCE_DIR/deploy/python-venv.sh" >/dev/null
 PY="$PYTHON_VENV/bin/python"
 tmp=$(mktemp -d)
-trap 'kill -9 "${WORKER_PID:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'kill_quietly "${WORKER_PID:-}"; rm -rf "$tmp"' EXIT
 
 e2e_namespace deadletters
 worker_start "$tmp/worker.log" --program_file="$E2E_DIR/program.yaml" --log.level=debug

@@ -13,7 +13,7 @@ source "$(dirname "$0")/lib.sh"
 
 e2e_namespace hostile
 tmp=$(mktemp -d)
-trap 'kill -9 "${WORKER_PID:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'kill_quietly "${WORKER_PID:-}"; rm -rf "$tmp"' EXIT
 python3 "$E2E_DIR/hostile_records.py" gen "$tmp" "$PI_PARTITIONS" | while read -r l; do say "$l"; done
 n_hostile=$(grep -c . "$tmp/hostile.jsonl")
 

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 e2e_namespace metricsabuse
 tmp=$(mktemp -d)
-trap 'kill -9 "${WORKER_PID:-0}" "${ABUSE_PID:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'kill_quietly "${WORKER_PID:-}" "${ABUSE_PID:-}"; rm -rf "$tmp"' EXIT
 
 port=$(free_port)
 worker_start "$tmp/worker.log" --program_file="$E2E_DIR/program.yaml" --metrics.port="$port"

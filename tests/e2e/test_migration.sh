@@ -11,7 +11,7 @@
 source "$(dirname "$0")/lib.sh"
 
 tmp=$(mktemp -d)
-trap 'kill -9 "${WORKER_PID:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'kill_quietly "${WORKER_PID:-}"; rm -rf "$tmp"' EXIT
 PHASE7="$E2E_DIR/migration-phase7.jsonl"
 
 # ---- reference: today's worker from an empty Redis --------------------------------------

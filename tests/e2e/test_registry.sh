@@ -26,7 +26,7 @@ stop_registry() {
   wait_until 30 "the registry to exit" bash -c "! kill -0 $pid 2>/dev/null"
   rm -f "$REGISTRY_PIDFILE"
 }
-trap 'kill -9 "${WORKER_PID:-0}" 2>/dev/null || true; stop_registry; rm -rf "$tmp"' EXIT
+trap 'kill_quietly "${WORKER_PID:-}"; stop_registry; rm -rf "$tmp"' EXIT
 "$PI_SOURCE_DIR/deploy/registry-start.sh"
 "$PI_SOURCE_DIR/deploy/python-venv.sh"
 PY="$PYTHON_VENV/bin/python"

@@ -16,7 +16,7 @@
 source "$(dirname "$0")/lib.sh"
 
 tmp=$(mktemp -d)
-trap 'kill -9 "${WORKER_PID:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'kill_quietly "${WORKER_PID:-}"; rm -rf "$tmp"' EXIT
 export PI_PROGRAM_FILE="$E2E_DIR/program.yaml"
 
 # ---- 1: live --------------------------------------------------------------------------

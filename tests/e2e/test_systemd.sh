@@ -11,7 +11,7 @@
 source "$(dirname "$0")/lib.sh"
 
 tmp=$(mktemp -d)
-trap 'kill -9 "${WORKER_PID:-0}" "${LISTENER:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'kill_quietly "${WORKER_PID:-}" "${LISTENER:-}"; rm -rf "$tmp"' EXIT
 
 listen() {   # listen SOCKET LOG — every notification datagram as one line (\n → |)
   python3 -c '

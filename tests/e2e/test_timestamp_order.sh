@@ -8,7 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 
 tmp=$(mktemp -d)
-trap 'kill -9 "${WORKER_PID:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'kill_quietly "${WORKER_PID:-}"; rm -rf "$tmp"' EXIT
 N=300
 
 python3 - "$N" >"$tmp/backlog.jsonl" <<'PY'

@@ -17,7 +17,7 @@ command -v tmux >/dev/null || fail "tmux is missing (deploy/install-deps.sh inst
 tmp=$(mktemp -d)
 sock=""
 opened=0
-trap 'for n in 1 2; do tmux -L "pi-top-$$-$n" kill-server 2>/dev/null || true; done; kill -9 "${WORKER_PID:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'for n in 1 2; do tmux -L "pi-top-$$-$n" kill-server 2>/dev/null || true; done; kill_quietly "${WORKER_PID:-}"; rm -rf "$tmp"' EXIT
 
 e2e_namespace top
 export PI_PROGRAM_FILE="$E2E_DIR/program.yaml"

@@ -85,6 +85,19 @@ wait_until() {
   done
 }
 
+# retry ATTEMPTS CMD... — runs CMD until it succeeds, at most ATTEMPTS times, 5 s apart;
+# for the downloads (Maven, PyPI, npm), where one dropped connection must not fail a
+# fresh machine's first run. Returns CMD's last exit code.
+retry() {
+  local attempts=$1 n=1 rc=0; shift
+  until "$@"; do
+    rc=$?
+    [ "$n" -lt "$attempts" ] || return "$rc"
+    echo "[$(basename "$0")] attempt $n of $attempts failed (exit $rc), retrying in 5 s: $1" >&2
+    n=$((n + 1)); sleep 5
+  done
+}
+
 # pid_alive PIDFILE PATTERN — the pid in PIDFILE runs and its command line contains
 # PATTERN (guards against a stale pid file whose pid was reused by something else).
 pid_alive() {

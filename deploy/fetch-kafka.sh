@@ -22,7 +22,7 @@ mkdir -p "$KAFKA_HOME"
 # Copy into a temp dir and swap it in, so an interrupted fetch never looks complete.
 rm -rf "$KAFKA_LIBS.tmp"
 # Fully-qualified plugin coordinates: no plugin-prefix lookup, so cached runs stay offline.
-if ! mvn -B -f "$POM" -Dkafka.version="$KAFKA_VERSION" \
+if ! retry 3 mvn -B -f "$POM" -Dkafka.version="$KAFKA_VERSION" \
       org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
       -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS.tmp" >"$FETCH_LOG" 2>&1; then
   tail -n 20 "$FETCH_LOG" >&2

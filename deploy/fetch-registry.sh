@@ -19,7 +19,7 @@ command -v mvn >/dev/null || die "mvn not found: run deploy/install-deps.sh"
 log "fetching Apicurio Registry $APICURIO_VERSION via Maven (log: $FETCH_LOG)"
 mkdir -p "$REGISTRY_HOME"
 rm -rf "$REGISTRY_APP.tmp"
-if ! mvn -B -f "$POM" -Dapicurio.version="$APICURIO_VERSION" -Dout="$REGISTRY_APP.tmp" \
+if ! retry 3 mvn -B -f "$POM" -Dapicurio.version="$APICURIO_VERSION" -Dout="$REGISTRY_APP.tmp" \
       package >"$FETCH_LOG" 2>&1; then
   tail -n 20 "$FETCH_LOG" >&2
   die "Maven could not fetch Apicurio Registry $APICURIO_VERSION (full log: $FETCH_LOG)"

@@ -18,7 +18,7 @@ if [ "$(cat "$VENV/.complete" 2>/dev/null)" != "$want_py" ]; then
   log "installing kubernetes-validate and hadolint into $VENV"
   rm -rf "$VENV"
   python3 -m venv "$VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$SRC/requirements.txt" \
+  retry 3 "$VENV/bin/pip" install -q --disable-pip-version-check -r "$SRC/requirements.txt" \
     || die "pip could not install $SRC/requirements.txt"
   echo "$want_py" >"$VENV/.complete"
 fi
@@ -28,7 +28,7 @@ if [ "$(cat "$NODE_DIR/.complete" 2>/dev/null)" != "$want_js" ]; then
   rm -rf "$NODE_DIR"
   mkdir -p "$NODE_DIR"
   cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/validate_crs.mjs" "$NODE_DIR/"
-  (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error) \
+  (cd "$NODE_DIR" && retry 3 npm ci --no-audit --no-fund --loglevel=error) \
     || die "npm ci failed in $NODE_DIR"
   echo "$want_js" >"$NODE_DIR/.complete"
 fi

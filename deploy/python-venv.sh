@@ -16,7 +16,7 @@ command -v python3 >/dev/null || die "python3 not found: run deploy/install-deps
 log "creating $PYTHON_VENV from $REQ"
 rm -rf "$PYTHON_VENV"
 python3 -m venv "$PYTHON_VENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-"$PYTHON_VENV/bin/pip" install -q --disable-pip-version-check -r "$REQ" \
+retry 3 "$PYTHON_VENV/bin/pip" install -q --disable-pip-version-check -r "$REQ" \
   || die "pip could not install $REQ"
 echo "$want" >"$MARKER"
 log "Python environment ready: $("$PYTHON_VENV/bin/python" -c 'import confluent_kafka; print("confluent-kafka", confluent_kafka.__version__, "librdkafka", confluent_kafka.libversion()[0])')"
